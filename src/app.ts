@@ -1,0 +1,84 @@
+/**
+ * The application as a Fastify instance, without listening: `server.ts` listens, tests use it directly.
+ *
+ * Layout: request logging and error handling at the root; the DRF-compatible API (content
+ * negotiation, body parsers, items, API root) in its own scope; operations routes beside it.
+ *
+ * @module
+ */
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Db } from './db/database.js';
+import { apiRootRoutes } from './http/api-root.routes.js';
+import { registerBodyParsers } from './http/body-parsers.js';
+import { rewriteFormatSuffix, trailingSlashRoutes } from './http/drf-urls.js';
+import { registerDrfViewHooks } from './http/drf-view.js';
+import { errorHandler, notFoundHandler } from './http/errors.js';
+import { healthRoutes } from './http/health.routes.js';
+import { registerRequestLogging } from './http/request-logging.js';
+import { itemRoutes } from './items/item.routes.js';
+import '@fastify/swagger';
+
+/** What the app needs from outside: configuration, an open database, a logger. */
+export interface AppDependencies {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+/** `X-Request-ID` values kept from clients: short and printable, so they cannot forge log lines. */
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * Builds the app. The caller owns `db` and closes it after `app.close()`.
+ *
+ * @example
+ * const app = await buildApp({ config, db, logger });
+ * const res = await app.inject({ method: 'GET', url: '/api/items/' });
+ */
+export async function buildApp({ config, db, logger }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    rewriteUrl: rewriteFormatSuffix,
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'reqId',
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Keep idle connections open longer than the ALB's 60 s idle timeout, or the ALB reuses a socket
+    // Node already closed and answers 502 (FIELD_NOTES F1; AWS ALB docs, "Connection idle timeout").
+    keepAliveTimeout: 72_000,
+    // Fastify 5 default router options; kept explicit: /api/items and /api/items/ are different URLs.
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+  });
+  // DRF answered 405 (not 404) to methods such as PROPFIND; Fastify only routes the ones it knows.
+  for (const method of http.METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  registerRequestLogging(app, { bodyMax: config.logBodyMax });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  await app.register(async (api) => {
+    registerBodyParsers(api);
+    registerDrfViewHooks(api);
+    await api.register(itemRoutes, { db });
+    await api.register(apiRootRoutes);
+  });
+  await app.register(trailingSlashRoutes);
+  await app.register(healthRoutes);
+  app.get('/admin/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/', 302));
+  return app;
+}

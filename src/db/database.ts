@@ -1,0 +1,117 @@
+/**
+ * The database handle: a Kysely instance over SQLite (better-sqlite3) or PostgreSQL (pg.Pool).
+ *
+ * The table is `myapi_item`, the name Django gave the replaced service's `myapi.Item` model, so an
+ * existing database can be taken over (see README, "Taking over an existing database").
+ *
+ * @module
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+
+/** Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`. */
+export interface ItemTable {
+  id: Generated<number>;
+  /** `varchar(20)`: 1 to 20 code points, trimmed. */
+  product: string;
+  /** `integer` with `CHECK (price >= 0)`. */
+  price: number;
+}
+
+/** Every table the service owns, for Kysely's typing. */
+export interface Database {
+  myapi_item: ItemTable;
+}
+
+/** A Kysely handle plus what the service needs to know about where it points. */
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly client: DatabaseConfig['client'];
+  /** Pool gauges for `/metrics`; zeros on SQLite (one connection, always open). */
+  poolStats(): { total: number; idle: number; waiting: number };
+  /** Closes the pool or file. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */
+const INT8_OID = 20;
+
+/**
+ * Parses an `int8` as a JS number, failing loudly above 2^53 - 1 instead of rounding
+ * (FIELD_NOTES F4: bigint ids must stay JSON numbers and exact).
+ *
+ * @throws {RangeError} when the value is not a safe integer.
+ */
+export function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${text} is beyond Number.MAX_SAFE_INTEGER`);
+  return value;
+}
+
+function openSqlite(filename: string): SQLite.Database {
+  if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
+  // busy_timeout: wait for another process's lock instead of failing with SQLITE_BUSY (FIELD_NOTES F8).
+  const database = new SQLite(filename, { timeout: 5000 });
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  return database;
+}
+
+/**
+ * Opens the database described by `config`. Nothing is queried until first use, except that the
+ * SQLite file (and its folder) is created at once.
+ *
+ * @example
+ * const db = createDb({ client: 'sqlite', filename: 'data/db.sqlite3' });
+ * await db.kysely.selectFrom('myapi_item').selectAll().execute();
+ * await db.destroy();
+ */
+export function createDb(config: DatabaseConfig): Db {
+  if (config.client === 'sqlite') {
+    const database = openSqlite(config.filename);
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    let destroyed = false;
+    return {
+      kysely,
+      client: 'sqlite',
+      poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+      async destroy() {
+        if (destroyed) return;
+        destroyed = true;
+        await kysely.destroy();
+      },
+    };
+  }
+  const pool = new pg.Pool({
+    connectionString: config.connectionString,
+    max: config.poolMax,
+    connectionTimeoutMillis: config.connectionTimeoutMs,
+    statement_timeout: config.statementTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: 'itemstore',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server (restart, failover) emits 'error' on the pool; without a
+  // listener that would crash the process. The next query opens a fresh connection.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let destroyed = false;
+  return {
+    kysely,
+    client: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      await kysely.destroy();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * One migration history for both backends, applied by Kysely's `Migrator`.
+ *
+ * Migrations are imported statically (not read from a folder at run time), so the same list works
+ * from `src/` under tsx and from `dist/` in the image. Kysely takes a lock while migrating
+ * (PostgreSQL: an advisory lock; SQLite: a lock row), so two migrators started at once apply each
+ * migration exactly once. Add a migration by writing `NNNN_name.ts` and listing it below.
+ *
+ * @module
+ */
+import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import * as m0001 from './migrations/0001_create_item.js';
+
+/** Every migration, keyed by a name that sorts in the order they apply. */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_create_item': m0001,
+});
+
+/**
+ * Applies every pending migration.
+ *
+ * @returns the migrations applied by this call (empty when the schema was already current).
+ * @throws the first migration's error; migrations before it stay applied.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before (and beyond) the typed schema
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return results ?? [];
+}

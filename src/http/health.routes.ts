@@ -1,0 +1,26 @@
+/**
+ * `GET /healthz`: liveness. Plain `OK` as `text/html; charset=utf-8`, as the DRF service's Django view
+ * answered, for GET, HEAD and OPTIONS and any query string. It touches no database, so a database
+ * outage never makes the load balancer kill healthy tasks.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { methodNotAllowedRoute } from './drf-view.js';
+
+export async function healthRoutes(app: FastifyInstance): Promise<void> {
+  const ok = async (_request: unknown, reply: import('fastify').FastifyReply) =>
+    reply.type('text/html; charset=utf-8').send('OK');
+  app.get('/healthz', {
+    schema: {
+      operationId: 'healthz',
+      summary: 'Liveness: answers OK while the process serves',
+      tags: ['operations'],
+      response: { 200: { content: { 'text/html': { schema: Type.String({ examples: ['OK'] }) } } } },
+    },
+    handler: ok,
+  });
+  app.options('/healthz', { schema: { hide: true } }, ok);
+  methodNotAllowedRoute(app, '/healthz', { allow: 'GET, HEAD, OPTIONS', viewName: 'Health' });
+}

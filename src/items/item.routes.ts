@@ -1,0 +1,199 @@
+/**
+ * The items resource, as DRF's `ModelViewSet` behind a `DefaultRouter` served it:
+ * list and create at `/api/items/`; retrieve, update, partial_update and destroy at `/api/items/{id}/`.
+ *
+ * Status codes and bodies follow DRF: 201 with the item on create, 204 with no body on destroy,
+ * 404 `{"detail"}` for a missing id (checked before the body is validated, as `get_object()` runs
+ * first), 400 `{"field": [...]}` for invalid fields. The `?product=` / `?search=` filters narrow the
+ * detail URLs too (DRF's `filter_queryset` in `get_object`).
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Db } from '../db/database.js';
+import { readBody } from '../http/body-parsers.js';
+import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../http/drf-view.js';
+import { ApiError, notFound } from '../http/errors.js';
+import { parsePythonInt, pythonStrip } from './python-int.js';
+import { viewMetadata } from './item.metadata.js';
+import * as repository from './item.repository.js';
+import {
+  BadRequest,
+  Detail,
+  Item,
+  ItemList,
+  ItemParams,
+  ItemPatch,
+  ItemQuery,
+  ItemWrite,
+  ORDERING_FIELDS,
+} from './item.schema.js';
+import { validateItem } from './item.serializer.js';
+
+const LIST: DrfViewConfig = { allow: 'GET, POST, HEAD, OPTIONS', viewName: 'Item List' };
+const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS', viewName: 'Item Instance' };
+
+/**
+ * Reads `?product=` and `?search=` as django-filter and DRF's `SearchFilter` do: last value wins,
+ * `product` is trimmed and ignored when blank, search terms split on whitespace and commas.
+ *
+ * @throws {ApiError} 400 `{"product": [...]}` when `product` contains NUL (Django's form validation).
+ */
+export function readFilter(request: FastifyRequest): repository.ItemFilter {
+  const filter: repository.ItemFilter = {};
+  const product = lastQueryValue(request, 'product');
+  if (product !== undefined) {
+    if (product.includes('\0')) throw new ApiError(400, { product: ['Null characters are not allowed.'] });
+    const stripped = pythonStrip(product);
+    if (stripped !== '') filter.product = stripped;
+  }
+  const search = lastQueryValue(request, 'search');
+  if (search !== undefined) {
+    const terms = search.replaceAll('\0', '').replaceAll(',', ' ').split(/\s+/u).filter(Boolean);
+    if (terms.length) filter.search = terms;
+  }
+  return filter;
+}
+
+/**
+ * Reads `?ordering=` as DRF's `OrderingFilter`: comma-separated fields, `-` for descending; unknown
+ * fields are dropped, and with none left the default order (by id) applies.
+ */
+export function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
+  const raw = lastQueryValue(request, 'ordering') ?? '';
+  const ordering: repository.ItemOrdering[] = [];
+  for (const term of raw.split(',').map((t) => t.trim())) {
+    const field = term.replace(/^-/, '') as repository.ItemOrdering['field'];
+    if ((ORDERING_FIELDS as readonly string[]).includes(field)) {
+      ordering.push({ field, direction: term.startsWith('-') ? 'desc' : 'asc' });
+    }
+  }
+  return ordering;
+}
+
+/**
+ * Parses a URL id as Django's `BigAutoField` lookup (Python `int()`: `007`, ` 7`, `+7` find item 7).
+ * @returns the id, or `undefined` when no item can have it (not an integer, below 1, above 2^53 - 1).
+ */
+export function parseItemId(raw: string): number | undefined {
+  const value = parsePythonInt(raw);
+  if (value === undefined || value < 1n || value > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  return Number(value);
+}
+
+function idOf(request: FastifyRequest): number {
+  const id = parseItemId((request.params as { id: string }).id);
+  if (id === undefined) throw notFound();
+  return id;
+}
+
+const passThrough = () => (value: unknown) => ({ value });
+
+/** Registers the items routes on `app`, storing through `db`. */
+export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
+  const kysely = db.kysely;
+  // Validation is DRF's (item.serializer.ts, reading the limits from these same schemas), run inside
+  // the handlers so that a missing item answers 404 before its body is judged.
+  app.setValidatorCompiler(passThrough);
+
+  /** DRF order for writes to one item: filter errors, then 404, then the body's 400 or 415. */
+  async function validatedChanges(request: FastifyRequest, id: number, filter: repository.ItemFilter, partial: boolean) {
+    const exists = async () => (await repository.findItem(kysely, id, filter)) !== undefined;
+    let body: unknown;
+    try {
+      body = readBody(request);
+    } catch (error) {
+      if (!(await exists())) throw notFound();
+      throw error;
+    }
+    const result = partial ? validateItem(body, { partial: true }) : validateItem(body, { partial: false });
+    if (!result.ok) {
+      if (!(await exists())) throw notFound();
+      throw new ApiError(400, result.errors);
+    }
+    return result.value;
+  }
+
+  app.get('/api/items/', {
+    config: LIST,
+    schema: {
+      operationId: 'list',
+      summary: 'List items',
+      tags: ['items'],
+      querystring: ItemQuery,
+      response: { 200: ItemList, 400: BadRequest, 404: Detail },
+    },
+    handler: async (request) => repository.listItems(kysely, readFilter(request), readOrdering(request)),
+  });
+
+  app.post('/api/items/', {
+    config: LIST,
+    schema: {
+      operationId: 'create',
+      summary: 'Create an item',
+      tags: ['items'],
+      body: ItemWrite,
+      response: { 201: Item, 400: BadRequest, 413: Detail, 415: Detail },
+    },
+    handler: async (request, reply) => {
+      const result = validateItem(readBody(request), { partial: false });
+      if (!result.ok) throw new ApiError(400, result.errors);
+      return reply.code(201).send(await repository.createItem(kysely, result.value));
+    },
+  });
+
+  app.options('/api/items/', { config: LIST, schema: { hide: true } }, async () => viewMetadata(LIST.viewName, 'POST'));
+  methodNotAllowedRoute(app, '/api/items/', LIST);
+
+  const detailSchema = { params: ItemParams, querystring: Type.Omit(ItemQuery, ['ordering']), tags: ['items'] };
+
+  app.get('/api/items/:id/', {
+    config: DETAIL,
+    schema: { ...detailSchema, operationId: 'retrieve', summary: 'Retrieve an item', response: { 200: Item, 404: Detail } },
+    handler: async (request) => {
+      const item = await repository.findItem(kysely, idOf(request), readFilter(request));
+      if (!item) throw notFound();
+      return item;
+    },
+  });
+
+  for (const [method, partial] of [['PUT', false], ['PATCH', true]] as const) {
+    app.route({
+      method,
+      url: '/api/items/:id/',
+      config: DETAIL,
+      schema: {
+        ...detailSchema,
+        operationId: partial ? 'partial_update' : 'update',
+        summary: partial ? 'Change some fields of an item' : 'Replace an item',
+        body: partial ? ItemPatch : ItemWrite,
+        response: { 200: Item, 400: BadRequest, 404: Detail, 413: Detail, 415: Detail },
+      },
+      handler: async (request) => {
+        const id = idOf(request);
+        const filter = readFilter(request);
+        const changes = await validatedChanges(request, id, filter, partial);
+        const item = await repository.updateItem(kysely, id, changes, filter);
+        if (!item) throw notFound();
+        return item;
+      },
+    });
+  }
+
+  app.delete('/api/items/:id/', {
+    config: DETAIL,
+    schema: { ...detailSchema, operationId: 'destroy', summary: 'Delete an item', response: { 204: Type.Null(), 404: Detail } },
+    handler: async (request, reply) => {
+      if (!(await repository.deleteItem(kysely, idOf(request), readFilter(request)))) throw notFound();
+      return reply.code(204).send();
+    },
+  });
+
+  app.options('/api/items/:id/', { config: DETAIL, schema: { hide: true } }, async (request) => {
+    const id = parseItemId((request.params as { id: string }).id);
+    const exists = id !== undefined && (await repository.findItem(kysely, id, readFilter(request))) !== undefined;
+    return viewMetadata(DETAIL.viewName, exists ? 'PUT' : undefined);
+  });
+  methodNotAllowedRoute(app, '/api/items/:id/', DETAIL);
+}

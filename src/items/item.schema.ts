@@ -1,0 +1,75 @@
+/**
+ * The item's shapes as TypeBox schemas: one definition feeds the DRF-compatible validation in
+ * `item.serializer.ts` (which reads the limits from here), response serialization, and OpenAPI.
+ *
+ * @module
+ */
+import { Type, type Static } from 'typebox';
+
+/** Most characters in `product`, counted in Unicode code points: Django `CharField(max_length=20)`. */
+export const PRODUCT_MAX_LENGTH = 20;
+
+/** Largest `price`: PostgreSQL `integer` (int4) maximum, 2^31 - 1. DRF on PostgreSQL caps the same way. */
+export const PRICE_MAXIMUM = 2_147_483_647;
+
+/** Smallest `price`: Django `PositiveIntegerField` (`CHECK (price >= 0)`). */
+export const PRICE_MINIMUM = 0;
+
+/** Product name: 1 to 20 code points, not blank, stored trimmed. */
+export const Product = Type.String({
+  minLength: 1,
+  maxLength: PRODUCT_MAX_LENGTH,
+  description: 'Product name: 1 to 20 Unicode code points; surrounding whitespace is trimmed; no NUL.',
+  examples: ['Apple'],
+});
+
+/** Price: a whole number from 0 to 2^31 - 1 (currency-neutral, smallest unit). */
+export const Price = Type.Integer({
+  minimum: PRICE_MINIMUM,
+  maximum: PRICE_MAXIMUM,
+  description: 'Price as a whole number from 0 to 2147483647. Numeric strings such as "100" are accepted.',
+  examples: [100],
+});
+
+/** Item id: a positive integer assigned by the database, never reused. */
+export const ItemId = Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] });
+
+/** An item as the API returns it. */
+export const Item = Type.Object({ id: ItemId, product: Product, price: Price }, { additionalProperties: false });
+export type Item = Static<typeof Item>;
+
+/** Body of create (POST) and update (PUT): both fields required; `id` and unknown fields are ignored. */
+export const ItemWrite = Type.Object({ product: Product, price: Price });
+export type ItemWrite = Static<typeof ItemWrite>;
+
+/** Body of partial_update (PATCH): any subset of the fields. */
+export const ItemPatch = Type.Partial(ItemWrite);
+export type ItemPatch = Static<typeof ItemPatch>;
+
+/** The list: a JSON array ordered by `id` (no pagination, as in the DRF service). */
+export const ItemList = Type.Array(Item);
+
+/** DRF's validation error body: field name → messages (`non_field_errors` for the body as a whole). */
+export const ValidationError = Type.Record(Type.String(), Type.Array(Type.String()), {
+  examples: [{ price: ['Ensure this value is greater than or equal to 0.'] }],
+});
+
+/** DRF's error body for everything that is not a field error. */
+export const Detail = Type.Object({ detail: Type.String() }, { examples: [{ detail: 'Not found.' }] });
+
+/** A 400: field errors, or `{"detail"}` for a body that cannot be parsed. */
+export const BadRequest = Type.Union([ValidationError, Detail]);
+
+/** Fields `?ordering=` accepts, each optionally prefixed with `-` for descending. */
+export const ORDERING_FIELDS = ['id', 'product', 'price'] as const;
+
+/** Query string of the list (and of the detail URLs, which the filters also narrow, as in DRF). */
+export const ItemQuery = Type.Object({
+  product: Type.Optional(Type.String({ description: 'Exact, case-sensitive match on product (trimmed; blank is ignored).' })),
+  search: Type.Optional(Type.String({ description: 'Case-insensitive substring match on product; several words must all match.' })),
+  ordering: Type.Optional(Type.String({ description: 'Comma-separated fields among id, product, price; prefix - for descending. Unknown fields are ignored.', examples: ['-price,id'] })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('api')], { description: 'Renderer: json, or api for the HTML view.' })),
+});
+
+/** Path parameter of the detail URLs. */
+export const ItemParams = Type.Object({ id: Type.String({ description: 'Item id (an integer).', examples: ['1'] }) });

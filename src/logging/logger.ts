@@ -1,0 +1,89 @@
+/**
+ * JSON-lines logging to stdout and to `LOG_DIR/api_server.log`, through pino.
+ *
+ * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; they are
+ * flushed synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal
+ * stop (pino `docs/asynchronous.md`). A log file that cannot be opened or written (permissions, disk
+ * full) is dropped from the sinks and reported once on stdout; the service keeps serving.
+ *
+ * @module
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+
+/** The log file's name inside `LOG_DIR`, as the replaced service named it. */
+export const LOG_FILE_NAME = 'api_server.log';
+
+export interface LogSinks {
+  readonly logger: Logger;
+  /** Absolute path of the log file, or `undefined` when file logging is off. */
+  readonly filePath: string | undefined;
+  /** Writes out everything buffered, synchronously. Call before the process exits. */
+  flush(): void;
+}
+
+export interface LoggerOptions {
+  /** pino level name. */
+  level: string;
+  /** Folder for {@link LOG_FILE_NAME}; empty string: stdout only. */
+  logDir: string;
+  /** Where the console copy goes: a file descriptor (default 1, stdout). */
+  stdoutFd?: number;
+}
+
+/**
+ * Creates the service logger. Lines carry ISO `time`, `level` as a label, `pid`, `hostname`, `msg`;
+ * `authorization` and `cookie` headers are redacted wherever they appear under `req.headers`.
+ */
+export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): LogSinks {
+  const stdout = pino.destination({ dest: stdoutFd, sync: false });
+  // A closed stdout (EPIPE) must not crash the server.
+  stdout.on('error', () => {});
+  const streams = pino.multistream([{ level: 'trace', stream: stdout }]);
+  const logger = pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+    },
+    streams,
+  );
+
+  let file: ReturnType<typeof pino.destination> | undefined;
+  let filePath: string | undefined;
+  if (logDir !== '') {
+    filePath = path.resolve(logDir, LOG_FILE_NAME);
+    const fileProblem = (err: unknown) => {
+      if (file) streams.remove(fileId);
+      file = undefined;
+      logger.error({ err, path: filePath }, 'log file unwritable; logging to stdout only');
+    };
+    let fileId = -1;
+    try {
+      fs.mkdirSync(path.dirname(filePath), { recursive: true });
+      file = pino.destination({ dest: filePath, sync: false, append: true });
+      file.on('error', fileProblem);
+      streams.add({ level: 'trace', stream: file });
+      // multistream gives each added stream an `id` (pino lib/multistream.js), which remove() takes.
+      fileId = (streams.streams.at(-1) as { id?: number } | undefined)?.id ?? -1;
+    } catch (err) {
+      fileProblem(err);
+    }
+  }
+
+  return {
+    logger,
+    filePath,
+    flush() {
+      for (const stream of [file, stdout]) {
+        try {
+          stream?.flushSync();
+        } catch {
+          // not open yet, or the disk refused: nothing more can be done synchronously
+        }
+      }
+    },
+  };
+}

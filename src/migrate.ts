@@ -1,0 +1,36 @@
+/**
+ * `npm run migrate`: applies pending migrations and exits (the analogue of `python manage.py migrate`).
+ * Prints one line per migration applied, or that there was nothing to do. Exit code 1 on failure.
+ *
+ * @module
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { createDb } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`itemstore: invalid configuration: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const db = createDb(config.database);
+  try {
+    const results = await migrateToLatest(db.kysely);
+    if (results.length === 0) process.stdout.write('No migrations to apply.\n');
+    for (const r of results) process.stdout.write(`Applying ${r.migrationName}... ${r.status === 'Success' ? 'OK' : r.status}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`itemstore: migration failed: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await db.destroy();
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,75 @@
+/**
+ * Test harness: the real app on a real HTTP socket (127.0.0.1, a free port) over a real database
+ * file in a scratch folder, torn down after the test.
+ *
+ * @module
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { createLogger } from '../../src/logging/logger.js';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Db;
+  config: Config;
+  /** `http://127.0.0.1:PORT` */
+  baseUrl: string;
+  /** Scratch folder holding the database file and logs. */
+  dir: string;
+  /** fetch against the app: `request('/api/items/', { method: 'POST', json: {...} })`. */
+  request(urlPath: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+}
+
+/** A fresh scratch folder removed when the test ends. */
+export function scratchDir(t: TestContext, prefix = 'itemstore-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Starts the app for one test. `env` overrides configuration variables; by default the database is
+ * a new SQLite file and logging is silent (set `LOG_LEVEL` to see it, `LOG_DIR` to keep a file).
+ */
+export async function startTestApp(t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
+  const dir = scratchDir(t);
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
+    LOG_LEVEL: 'silent',
+    LOG_DIR: '',
+    ...env,
+  });
+  const sinks = createLogger({ level: config.logLevel, logDir: config.logDir });
+  const db = createDb(config.database);
+  await migrateToLatest(db.kysely);
+  const app = await buildApp({ config, db, logger: sinks.logger });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(async () => {
+    await app.close();
+    await db.destroy();
+    sinks.flush();
+  });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no TCP address');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    db,
+    config,
+    baseUrl,
+    dir,
+    request(urlPath, init = {}) {
+      const { json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+      return fetch(baseUrl + urlPath, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body, redirect: 'manual' });
+    },
+  };
+}
