@@ -1,0 +1,72 @@
+/**
+ * The two storage backends every API test runs against: a fresh SQLite file, and a fresh schema in
+ * the real PostgreSQL at `TEST_DATABASE_URL` (default `postgres://root@127.0.0.1:5432/test`).
+ *
+ * Each PostgreSQL run gets its own schema (`itemstore_test_<random>`, selected through the
+ * connection's `search_path`), dropped when the test ends. A PostgreSQL that cannot be reached fails
+ * the test loudly; it is never skipped.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import { scratchDir } from './app.js';
+
+/** Where the PostgreSQL half of the suite runs. */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** Creates an empty database for one test and returns the `DATABASE_URL` that reaches it. */
+  databaseUrl(t: TestContext): Promise<string>;
+}
+
+/** Adds `options=-c search_path=<schema>` to a PostgreSQL URL. */
+export function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+/**
+ * Creates a uniquely named schema and drops it (with everything in it) after the test.
+ *
+ * @throws when PostgreSQL at {@link TEST_DATABASE_URL} cannot be reached (the test fails).
+ */
+export async function createTestSchema(t: TestContext): Promise<string> {
+  const schema = `itemstore_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new Error(`PostgreSQL at ${TEST_DATABASE_URL} is unreachable (${(error as Error).message}); start it or set TEST_DATABASE_URL`);
+  }
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  t.after(async () => {
+    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await c.connect();
+    try {
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await c.end();
+    }
+  });
+  return schema;
+}
+
+export const BACKENDS: readonly Backend[] = [
+  {
+    name: 'sqlite',
+    databaseUrl: async (t) => `sqlite:///${path.join(scratchDir(t), 'db.sqlite3')}`,
+  },
+  {
+    name: 'postgres',
+    databaseUrl: async (t) => withSearchPath(TEST_DATABASE_URL, await createTestSchema(t)),
+  },
+];
