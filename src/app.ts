@@ -20,7 +20,8 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerRequestLogging } from './http/request-logging.js';
 import { itemRoutes } from './items/item.routes.js';
-import '@fastify/swagger';
+import { registerOpenApi } from './http/openapi.js';
+import { uiRoutes } from './http/ui.routes.js';
 
 /** What the app needs from outside: configuration, an open database, a logger. */
 export interface AppDependencies {
@@ -71,6 +72,8 @@ export async function buildApp({ config, db, logger }: AppDependencies): Promise
     return payload;
   });
 
+  // Before the routes: @fastify/swagger collects them as they are added.
+  await registerOpenApi(app);
   await app.register(async (api) => {
     registerBodyParsers(api);
     registerDrfViewHooks(api);
@@ -79,6 +82,7 @@ export async function buildApp({ config, db, logger }: AppDependencies): Promise
   });
   await app.register(trailingSlashRoutes);
   await app.register(healthRoutes);
+  await app.register(uiRoutes);
   app.get('/admin/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/', 302));
   return app;
 }
