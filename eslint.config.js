@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // The management page's browser modules.
+    files: ['public/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', requestAnimationFrame: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     files: ['scripts/**', 'test/**', '**/*.mjs', 'public/**'],
     rules: { 'no-console': 'off' },
   },

@@ -1,0 +1,340 @@
+/**
+ * The management page: list, search, create, edit (inline) and delete items through the JSON API.
+ *
+ * Accessibility: every control has a label; the API's validation messages are shown under their
+ * field, linked with `aria-describedby` and `aria-invalid`, and the first invalid field gets focus;
+ * outcomes are announced in the `role="status"` region; focus goes somewhere sensible after each
+ * action. No inline scripts or handlers (the page runs under `default-src 'self'`).
+ */
+import { ApiError, createItem, deleteItem, listItems, updateItem } from './items-api.js';
+
+const FIELDS = ['product', 'price'];
+const FIELD_LABELS = { product: 'Product', price: 'Price' };
+
+const $ = (id) => document.getElementById(id);
+const statusRegion = $('status');
+const createForm = $('create-form');
+const searchForm = $('search-form');
+const searchInput = $('search');
+const tableBody = $('items-body');
+const caption = $('items-caption');
+const itemsHeading = $('items-heading');
+const deleteDialog = $('delete-dialog');
+
+const state = { items: [], search: '', editingId: undefined };
+
+/** Announces `message` in the live region (cleared first so a repeated message is read again). */
+function announce(message) {
+  statusRegion.textContent = '';
+  // A new text node after a tick is what screen readers reliably pick up.
+  requestAnimationFrame(() => {
+    statusRegion.textContent = message;
+  });
+}
+
+function quote(text) {
+  return `“${text}”`;
+}
+
+function itemLabel(item) {
+  return `${quote(item.product)} (id ${item.id})`;
+}
+
+/** Element helper: `el('td', { className: 'num' }, 'text', child)`. */
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// ---- validation errors ------------------------------------------------------------------------
+
+/**
+ * The fields of one form: `{ product: { input, error }, price: {...} }`, plus the element for errors
+ * that belong to no field (`non_field_errors`, `detail`, network failures).
+ */
+function formControls(prefix) {
+  const fields = {};
+  for (const name of FIELDS) fields[name] = { input: $(`${prefix}-${name}`), error: $(`${prefix}-${name}-error`) };
+  return { fields, formError: $(`${prefix}-form-error`) };
+}
+
+function clearErrors({ fields, formError }) {
+  for (const { input, error } of Object.values(fields)) {
+    input.removeAttribute('aria-invalid');
+    error.textContent = '';
+    error.hidden = true;
+  }
+  formError.textContent = '';
+  formError.hidden = true;
+}
+
+/**
+ * Shows an API error: field messages under their fields, the rest in the form's error line.
+ * Focuses the first invalid field and announces a summary. Returns the summary.
+ */
+function showErrors(controls, error, action) {
+  clearErrors(controls);
+  const body = error instanceof ApiError ? error.body : { detail: String(error) };
+  const summary = [];
+  let firstInvalid;
+  const other = [];
+  for (const [key, value] of Object.entries(body)) {
+    const messages = (Array.isArray(value) ? value : [value]).map(String);
+    const field = controls.fields[key];
+    if (field) {
+      field.error.textContent = messages.join(' ');
+      field.error.hidden = false;
+      field.input.setAttribute('aria-invalid', 'true');
+      firstInvalid ??= field.input;
+      summary.push(`${FIELD_LABELS[key]}: ${messages.join(' ')}`);
+    } else {
+      other.push(...messages);
+    }
+  }
+  if (other.length) {
+    controls.formError.textContent = other.join(' ');
+    controls.formError.hidden = false;
+    summary.push(other.join(' '));
+  }
+  const text = `${action} failed. ${summary.join(' ')}`;
+  announce(text);
+  (firstInvalid ?? controls.fields.product.input).focus();
+  return text;
+}
+
+// ---- list -------------------------------------------------------------------------------------
+
+function updateCaption() {
+  const count = state.items.length;
+  const noun = count === 1 ? 'item' : 'items';
+  caption.textContent = state.search
+    ? `${count} ${noun} matching ${quote(state.search)}`
+    : `${count} ${noun}`;
+}
+
+function renderRow(item) {
+  const editButton = el('button', { type: 'button', className: 'edit', textContent: 'Edit' });
+  editButton.setAttribute('aria-label', `Edit ${itemLabel(item)}`);
+  editButton.dataset.action = 'edit';
+  const deleteButton = el('button', { type: 'button', className: 'danger', textContent: 'Delete' });
+  deleteButton.setAttribute('aria-label', `Delete ${itemLabel(item)}`);
+  deleteButton.dataset.action = 'delete';
+  const row = el(
+    'tr',
+    {},
+    el('td', { className: 'num' }, String(item.id)),
+    el('td', { className: 'product' }, item.product),
+    el('td', { className: 'num' }, item.price.toLocaleString('en')),
+    el('td', { className: 'row-actions' }, editButton, deleteButton),
+  );
+  row.dataset.id = String(item.id);
+  return row;
+}
+
+/** An input with a visually hidden label and an error line, for the inline editor. */
+function editField(prefix, name, value, item) {
+  const input = el('input', { id: `${prefix}-${name}`, name, type: 'text', value: String(value), autocomplete: 'off' });
+  input.setAttribute('form', `${prefix}-form`);
+  input.setAttribute('aria-describedby', `${prefix}-${name}-error`);
+  if (name === 'price') input.inputMode = 'numeric';
+  const label = el('label', { htmlFor: input.id, className: 'visually-hidden' }, `${FIELD_LABELS[name]} of item ${item.id}`);
+  const error = el('p', { id: `${prefix}-${name}-error`, className: 'field-error', hidden: true });
+  return el('td', { className: name === 'price' ? 'num' : '' }, label, input, error);
+}
+
+function renderEditRow(item) {
+  const prefix = `edit-${item.id}`;
+  const form = el('form', { id: `${prefix}-form`, noValidate: true });
+  form.setAttribute('aria-label', `Edit ${itemLabel(item)}`);
+  const save = el('button', { type: 'submit', className: 'primary', textContent: 'Save' });
+  save.setAttribute('form', form.id);
+  const cancel = el('button', { type: 'button', textContent: 'Cancel' });
+  cancel.dataset.action = 'cancel';
+  const formError = el('p', { id: `${prefix}-form-error`, className: 'form-error', hidden: true });
+  const row = el(
+    'tr',
+    { className: 'editing' },
+    el('td', { className: 'num' }, String(item.id)),
+    editField(prefix, 'product', item.product, item),
+    editField(prefix, 'price', item.price, item),
+    el('td', { className: 'row-actions' }, form, save, cancel, formError),
+  );
+  row.dataset.id = String(item.id);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void saveEdit(item, prefix);
+  });
+  row.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      cancelEdit();
+    }
+  });
+  return row;
+}
+
+function render() {
+  tableBody.replaceChildren(
+    ...state.items.map((item) => (item.id === state.editingId ? renderEditRow(item) : renderRow(item))),
+  );
+  if (!state.items.length) {
+    const text = state.search ? `No item matches ${quote(state.search)}.` : 'No items yet. Add one above.';
+    tableBody.append(el('tr', { className: 'empty' }, el('td', { colSpan: 4 }, text)));
+  }
+  updateCaption();
+}
+
+/** Reloads the list with the current search. Returns false (and announces) when it failed. */
+async function reload() {
+  try {
+    state.items = await listItems(state.search);
+  } catch (error) {
+    caption.textContent = 'Items could not be loaded';
+    announce(`Items could not be loaded: ${error.message}`);
+    return false;
+  }
+  if (state.editingId !== undefined && !state.items.some((i) => i.id === state.editingId)) state.editingId = undefined;
+  render();
+  return true;
+}
+
+function rowButton(id, action) {
+  return tableBody.querySelector(`tr[data-id="${id}"] button[data-action="${action}"]`);
+}
+
+// ---- create -----------------------------------------------------------------------------------
+
+function readFields(controls) {
+  return {
+    product: controls.fields.product.input.value,
+    price: controls.fields.price.input.value.trim(),
+  };
+}
+
+createForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const controls = formControls('create');
+  clearErrors(controls);
+  let item;
+  try {
+    item = await createItem(readFields(controls));
+  } catch (error) {
+    showErrors(controls, error, 'Adding the item');
+    return;
+  }
+  createForm.reset();
+  await reload();
+  announce(`Added ${itemLabel(item)}.`);
+  controls.fields.product.input.focus();
+});
+
+// ---- search -----------------------------------------------------------------------------------
+
+async function search(text) {
+  state.search = text.trim();
+  state.editingId = undefined;
+  if (await reload()) {
+    const count = state.items.length;
+    announce(state.search ? `${count} ${count === 1 ? 'item matches' : 'items match'} ${quote(state.search)}.` : `Showing all ${count} items.`);
+  }
+}
+
+searchForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void search(searchInput.value);
+});
+
+$('search-clear').addEventListener('click', () => {
+  searchInput.value = '';
+  void search('');
+  searchInput.focus();
+});
+
+// ---- edit -------------------------------------------------------------------------------------
+
+function startEdit(id) {
+  state.editingId = id;
+  render();
+  const input = $(`edit-${id}-product`);
+  input.focus();
+  input.select();
+}
+
+function cancelEdit() {
+  const id = state.editingId;
+  state.editingId = undefined;
+  render();
+  rowButton(id, 'edit')?.focus();
+  announce('Edit cancelled.');
+}
+
+async function saveEdit(item, prefix) {
+  const controls = formControls(prefix);
+  clearErrors(controls);
+  let saved;
+  try {
+    saved = await updateItem(item.id, readFields(controls));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      state.editingId = undefined;
+      await reload();
+      announce(`${itemLabel(item)} no longer exists.`);
+      itemsHeading.focus();
+      return;
+    }
+    showErrors(controls, error, 'Saving the item');
+    return;
+  }
+  state.editingId = undefined;
+  await reload();
+  announce(`Saved ${itemLabel(saved)}.`);
+  (rowButton(saved.id, 'edit') ?? itemsHeading).focus();
+}
+
+// ---- delete -----------------------------------------------------------------------------------
+
+/** Asks in a modal dialog; resolves true when the user confirms. Focus returns to `opener` on cancel. */
+function confirmDelete(item) {
+  $('delete-text').textContent = `Delete ${itemLabel(item)}? This cannot be undone.`;
+  deleteDialog.returnValue = '';
+  deleteDialog.showModal();
+  $('delete-cancel').focus();
+  return new Promise((resolve) => {
+    deleteDialog.addEventListener('close', () => resolve(deleteDialog.returnValue === 'delete'), { once: true });
+  });
+}
+
+async function remove(item, opener) {
+  if (!(await confirmDelete(item))) {
+    opener.focus();
+    return;
+  }
+  const index = state.items.findIndex((i) => i.id === item.id);
+  try {
+    await deleteItem(item.id);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) {
+      announce(`Deleting ${itemLabel(item)} failed: ${error.message}`);
+      opener.focus();
+      return;
+    }
+  }
+  await reload();
+  announce(`Deleted ${itemLabel(item)}.`);
+  const next = state.items[Math.min(index, state.items.length - 1)];
+  (next ? rowButton(next.id, 'edit') : itemsHeading).focus();
+}
+
+tableBody.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-action]');
+  if (!button) return;
+  const id = Number(button.closest('tr').dataset.id);
+  const item = state.items.find((i) => i.id === id);
+  if (!item) return;
+  if (button.dataset.action === 'edit') startEdit(id);
+  else if (button.dataset.action === 'delete') void remove(item, button);
+  else if (button.dataset.action === 'cancel') cancelEdit();
+});
+
+void reload();
