@@ -143,7 +143,7 @@ function transformRoute({ schema, url }: { schema: FastifySchema; url: string })
   if (url.startsWith('/api/items/')) {
     response[503] ??= Detail;
     // ?product= with a NUL character is a field error on every URL the filters apply to.
-    if ((schema.querystring as TSchema | undefined)?.properties?.product) response[400] ??= BadRequest;
+    if ((schema.querystring as { properties?: Record<string, unknown> } | undefined)?.properties?.product) response[400] ??= BadRequest;
   }
   if (schema.body) {
     transformed.body = referenceComponents(schema.body);
@@ -182,7 +182,7 @@ function transformDocument({ openapiObject }: { openapiObject: Partial<OpenAPIV3
         const examples = RESPONSE_EXAMPLES[exampleKey(operationId, status, requestBody !== undefined)];
         if (json && examples && operation.tags?.includes('items')) json.examples = examples;
         if (status === '503') {
-          response.headers = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', examples: [1] } } };
+          response.headers = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' }, example: 1 } };
         }
       }
     }
@@ -190,11 +190,32 @@ function transformDocument({ openapiObject }: { openapiObject: Partial<OpenAPIV3
   return openapiObject;
 }
 
+/** One route as registered, for checking the document against the router. */
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's URL, e.g. `/api/items/:id/`. */
+  url: string;
+  /** `schema.hide`: left out of the document on purpose. */
+  hidden: boolean;
+}
+
+const catalogues = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on `app` after {@link registerOpenApi} (one entry per method), in order. */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return catalogues.get(app) ?? [];
+}
+
 /**
  * Registers `@fastify/swagger` (before any route, so every route is seen), `GET /openapi.json` and
  * Swagger UI at `/docs`. Call on the root instance before the routes are registered.
  */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  const catalogue: RegisteredRoute[] = [];
+  catalogues.set(app, catalogue);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) catalogue.push({ method, url: route.url, hidden: route.schema?.hide === true });
+  });
   for (const [schema, name] of COMPONENTS) app.addSchema({ ...schema, $id: name });
   await app.register(swagger, {
     openapi: DOCUMENT_INFO,
@@ -208,7 +229,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     routePrefix: DOCS_PREFIX,
     uiConfig: { deepLinking: true, tryItOutEnabled: false, displayOperationId: true, defaultModelsExpandDepth: 1 },
     // No "validator" badge: it would load an image from validator.swagger.io.
-    validatorUrl: null,
+    validatorUrl: false,
     theme: { title: 'itemstore API docs' },
   });
 }

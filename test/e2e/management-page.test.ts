@@ -26,11 +26,10 @@ async function apiItems(app: TestApp, query = ''): Promise<Item[]> {
 }
 
 /** The id of the element holding keyboard focus. */
-const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '');
+const focusedId = async (page: Page) => (await page.locator(':focus').getAttribute('id')) ?? '';
 
-/** The accessible label of the focused element (aria-label or text). */
-const focusedLabel = (page: Page) =>
-  page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent ?? '');
+/** The `aria-label` of the element holding keyboard focus. */
+const focusedLabel = async (page: Page) => (await page.locator(':focus').getAttribute('aria-label')) ?? '';
 
 async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(OUTPUT_DIR, { recursive: true });
