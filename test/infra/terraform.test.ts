@@ -443,15 +443,15 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   it('17 RDS is private, encrypted, backed up, with a managed master password', async () => {
     const db = resource(tf, 'aws_db_instance', 'main');
     assert.equal(db.engine, 'postgres');
-    assert.equal(db.publicly_accessible, false);
-    assert.equal(db.storage_encrypted, true);
+    assert.equal(db.publicly_accessible, false, 'publicly_accessible must be the literal false');
+    assert.equal(db.storage_encrypted, true, 'storage_encrypted must be true');
     const retention = resolve(tf, db.backup_retention_period);
     assert.ok(typeof retention === 'number' && retention >= 7, `backup_retention_period ${String(retention)}`);
     assert.match(String(db.deletion_protection), /^\$\{var\.[a-z_]+\}$/);
     assert.equal(resolve(tf, db.deletion_protection), true, 'deletion protection on by default');
-    assert.equal(db.skip_final_snapshot, false);
+    assert.equal(db.skip_final_snapshot, false, 'skip_final_snapshot must be false');
     assert.match(String(db.multi_az), /^\$\{var\.[a-z_]+\}$/);
-    assert.equal(db.manage_master_user_password, true);
+    assert.equal(db.manage_master_user_password, true, 'RDS must manage the master password');
     assert.ok(!('password' in db) && !('password_wo' in db), 'no password attribute');
     const subnetGroups = resourceAddresses(await references(tf, db.db_subnet_group_name));
     assert.deepEqual(subnetGroups, ['aws_db_subnet_group.main']);
