@@ -2,13 +2,13 @@
 # block so a wrong value fails at `terraform plan`, not half-way through an apply.
 
 variable "project_name" {
-  description = "Short name used as the prefix of every resource name (lowercase letters, digits, hyphens)."
+  description = "Short name used as the prefix of every resource name (lowercase letters, digits, hyphens; with environment it must fit the ALB's 32-character name limit)."
   type        = string
   default     = "itemstore"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.project_name))
-    error_message = "project_name must be 3-20 characters: lowercase letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,10}[a-z0-9]$", var.project_name))
+    error_message = "project_name must be 3-12 characters: lowercase letters, digits and hyphens, starting with a letter."
   }
 }
 
@@ -18,7 +18,7 @@ variable "environment" {
   default     = "production"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    condition     = can(regex("^[a-z][a-z0-9-]{0,14}[a-z0-9]$", var.environment))
     error_message = "environment must be 2-16 characters: lowercase letters, digits and hyphens."
   }
 }
@@ -40,7 +40,7 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 
   validation {
-    condition     = can(cidrnetmask(var.vpc_cidr)) && tonumber(split("/", var.vpc_cidr)[1]) <= 20
+    condition     = can(cidrnetmask(var.vpc_cidr)) && can(regex("/([89]|1[0-9]|20)$", var.vpc_cidr))
     error_message = "vpc_cidr must be an IPv4 CIDR block of /20 or larger."
   }
 }
