@@ -36,7 +36,7 @@ for (const backend of BACKENDS) {
       const { api } = await setUp(t);
       const response = await api.request('/api/items/', { method: 'POST', json: { product: 'Orange', price: 120 } });
       assert.equal(response.status, 201);
-      const body = await response.json();
+      const body = (await response.json()) as { id: number };
       assert.deepEqual(body, { id: body.id, product: 'Orange', price: 120 });
       assert.equal(typeof body.id, 'number');
       assert.equal(await count(api), 3);

@@ -28,6 +28,14 @@ async function list(api: TestApp, query = ''): Promise<Item[]> {
   return (await response.json()) as Item[];
 }
 
+/** DRF `SimpleMetadata` body, as far as these tests read it. */
+interface Metadata {
+  name: string;
+  renders: string[];
+  parses: string[];
+  actions?: Record<string, unknown>;
+}
+
 const LIST_ALLOW = 'GET, POST, HEAD, OPTIONS';
 const DETAIL_ALLOW = 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS';
 
@@ -41,7 +49,7 @@ for (const backend of BACKENDS) {
       const response = await api.request('/api/items/', { method: 'POST', json: { product: 'Apple', price: 100 } });
       assert.equal(response.status, 201);
       assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-      const item = await response.json();
+      const item = (await response.json()) as Item;
       assert.equal(typeof item.id, 'number');
       assert.deepEqual(item, { id: item.id, product: 'Apple', price: 100 });
       assert.deepEqual(await list(api), [item]);
@@ -133,7 +141,7 @@ for (const backend of BACKENDS) {
         for (const [method, url] of [['POST', '/api/items/'], ['PUT', `/api/items/${item.id}/`], ['PATCH', `/api/items/${item.id}/`]]) {
           const response = await api.request(url!, { method, headers: { 'content-type': 'application/json' }, body });
           assert.equal(response.status, 400, `${method} ${String(body)}`);
-          const answer = await response.json();
+          const answer = (await response.json()) as { detail: string };
           assert.deepEqual(Object.keys(answer), ['detail'], `${method} ${String(body)}`);
           assert.match(answer.detail, /^JSON parse error - /);
         }
@@ -214,17 +222,17 @@ for (const backend of BACKENDS) {
       const listMeta = await api.request('/api/items/', { method: 'OPTIONS' });
       assert.equal(listMeta.status, 200);
       assert.equal(listMeta.headers.get('allow'), LIST_ALLOW);
-      const listBody = await listMeta.json();
+      const listBody = (await listMeta.json()) as Metadata;
       assert.equal(listBody.name, 'Item List');
       assert.deepEqual(listBody.parses, ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']);
       assert.ok(listBody.renders.includes('application/json'));
       assert.deepEqual(listBody.actions, { POST: fields });
-      const detailBody = await (await api.request(`/api/items/${item.id}/`, { method: 'OPTIONS' })).json();
+      const detailBody = (await (await api.request(`/api/items/${item.id}/`, { method: 'OPTIONS' })).json()) as Metadata;
       assert.equal(detailBody.name, 'Item Instance');
       assert.deepEqual(detailBody.actions, { PUT: fields });
       const missing = await api.request('/api/items/9999/', { method: 'OPTIONS' });
       assert.equal(missing.status, 200);
-      const missingBody = await missing.json();
+      const missingBody = (await missing.json()) as Metadata;
       assert.equal(missingBody.name, 'Item Instance');
       assert.equal(missingBody.actions, undefined);
     });
@@ -281,7 +289,7 @@ for (const backend of BACKENDS) {
       const api = await start(t);
       const form = await api.request('/api/items/', { method: 'POST', body: new URLSearchParams([['product', ' Apple '], ['price', '100'], ['price', '120']]) });
       assert.equal(form.status, 201);
-      const apple = await form.json();
+      const apple = (await form.json()) as Item;
       assert.deepEqual(apple, { id: apple.id, product: 'Apple', price: 120 });
       const multipart = new FormData();
       multipart.append('product', 'Banana');
@@ -289,7 +297,7 @@ for (const backend of BACKENDS) {
       multipart.append('id', '777');
       const mp = await api.request('/api/items/', { method: 'POST', body: multipart });
       assert.equal(mp.status, 201);
-      const banana = await mp.json();
+      const banana = (await mp.json()) as Item;
       assert.deepEqual(banana, { id: banana.id, product: 'Banana', price: 50 });
       const patch = new FormData();
       patch.append('price', '7');

@@ -22,7 +22,7 @@ async function rowCount(api: TestApp): Promise<number> {
 /** Asserts `body` creates an item stored as `expected`. */
 async function assertCreated(api: TestApp, body: string, expected: { product: string; price: number }) {
   const response = await postRaw(api, body);
-  const answer = await response.json();
+  const answer = (await response.json()) as { id: number };
   assert.equal(response.status, 201, `${body} → ${JSON.stringify(answer)}`);
   assert.deepEqual(answer, { id: answer.id, ...expected }, body);
   const stored = await api.db.kysely.selectFrom('myapi_item').select(['product', 'price']).where('id', '=', answer.id).executeTakeFirst();
@@ -168,7 +168,7 @@ for (const backend of BACKENDS) {
       const api = await start(t);
       const created = await postRaw(api, '{"id":999,"product":"Apple","price":1,"colour":"red","nested":{"a":[1,2]}}');
       assert.equal(created.status, 201);
-      const item = await created.json();
+      const item = (await created.json()) as { id: number };
       assert.deepEqual(Object.keys(item).sort(), ['id', 'price', 'product']);
       assert.notEqual(item.id, 999);
       const put = await api.request(`/api/items/${item.id}/`, { method: 'PUT', json: { id: 5000, product: 'Pear', price: 2, extra: true } });
