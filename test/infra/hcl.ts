@@ -13,8 +13,29 @@
  * @module
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
+
+/** The part of `@cdktf/hcl2json` used here (a CommonJS package). */
+interface Hcl2Json {
+  /** Parses one file's HCL to its JSON form; rejects with `file:line,column: message` on a syntax error. */
+  parse(filename: string, contents: string): Promise<Record<string, unknown>>;
+  /** Addresses referred to by a `"${…}"` expression string. */
+  getReferencesInExpression(filename: string, expression: string): Promise<Array<{ value: string }>>;
+}
+
+// Loaded through require, not `import`: the package's typings carry `/// <reference lib="dom" />`,
+// which would pull the DOM library into the whole program and change Node's `fetch` types.
+const { parse, getReferencesInExpression } = createRequire(import.meta.url)('@cdktf/hcl2json') as Hcl2Json;
+
+/**
+ * Parses one HCL text with `@cdktf/hcl2json`.
+ *
+ * @throws {Error} `filename:line,column: message` on a syntax error.
+ */
+export function parseHcl(filename: string, contents: string): Promise<Record<string, unknown>> {
+  return parse(filename, contents);
+}
 
 /** One parsed HCL block body: attribute names to values, nested block types to arrays of bodies. */
 export type Block = Record<string, unknown>;

@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { parse } from '@cdktf/hcl2json';
 import {
   type Block,
   type TerraformConfig,
@@ -19,6 +18,7 @@ import {
   formatProblems,
   instanceCount,
   loadTerraform,
+  parseHcl,
   references,
   refersTo,
   resolve,
@@ -159,7 +159,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   it('every .tf file parses, and a syntax error is reported with its file and line', async () => {
     assert.ok(tf.files.size >= 10, `expected the configuration split over several files, got ${[...tf.files.keys()].join(', ')}`);
     for (const name of tf.files.keys()) assert.match(name, /^[a-z0-9-]+\.tf$/);
-    await assert.rejects(parse('broken.tf', 'resource "aws_vpc" "x" {\n  cidr_block = \n}\n'), /broken\.tf:2/);
+    await assert.rejects(parseHcl('broken.tf', 'resource "aws_vpc" "x" {\n  cidr_block = \n}\n'), /broken\.tf:2/);
   });
 
   it('1 two public and two private subnets, each pair in two distinct AZs', async () => {
