@@ -10,10 +10,12 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import * as m0001 from './migrations/0001_create_item.js';
+import * as m0002 from './migrations/0002_product_trigram_index.js';
 
 /** Every migration, keyed by a name that sorts in the order they apply. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_create_item': m0001,
+  '0002_product_trigram_index': m0002,
 });
 
 /**
