@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import * as m0001 from './migrations/0001_create_item.js';
 import * as m0002 from './migrations/0002_product_trigram_index.js';
 
@@ -17,6 +17,22 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_create_item': m0001,
   '0002_product_trigram_index': m0002,
 });
+
+/**
+ * On PostgreSQL, the schema the connection's `search_path` selects (`current_schema()`), where the
+ * `kysely_migration` tables belong; `undefined` on SQLite or when no schema of the path exists.
+ *
+ * Named explicitly because Kysely's `Migrator` without `migrationTableSchema` looks for its tables
+ * in every schema of the database (`introspection.getTables()`): a `kysely_migration_lock` in
+ * another schema (another service, another test run) made it skip creating its own, and the
+ * migration then failed with `relation "kysely_migration_lock" does not exist` (42P01).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see migrateToLatest
+async function currentSchema(db: Kysely<any>): Promise<string | undefined> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? undefined;
+}
 
 /**
  * Applies every pending migration.
@@ -29,6 +45,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...migrations }) },
+    migrationTableSchema: await currentSchema(db),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
