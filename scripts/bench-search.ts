@@ -92,7 +92,11 @@ async function main(): Promise<void> {
   const db = createDb(loadConfig({ DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '600000' }).database);
   let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
   try {
-    const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => ({ ...migrations }) } });
+    const migrator = new Migrator({
+      db: db.kysely,
+      provider: { getMigrations: async () => ({ ...migrations }) },
+      migrationTableSchema: schema, // as migrateToLatest does: Kysely's tables in this schema, not any other
+    });
     const first = await migrator.migrateTo('0001_create_item');
     if (first.error) throw first.error;
 
