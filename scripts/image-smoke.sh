@@ -30,7 +30,8 @@ if ! command -v buildah >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2
 fi
 
 mkdir -p "${SMOKE_DIR}"
-bah() { buildah --root "${SMOKE_DIR}/storage" --runroot "${SMOKE_DIR}/run" --storage-driver vfs "$@"; }
+BUILDAH=(buildah --root "${SMOKE_DIR}/storage" --runroot "${SMOKE_DIR}/run" --storage-driver vfs)
+bah() { "${BUILDAH[@]}" "$@"; }
 
 # The first FROM names the base; every stage must use that same one.
 BASE=$(awk 'toupper($1) == "FROM" { print $2; exit }' Dockerfile)
@@ -111,8 +112,12 @@ log "image config: user=$(field User) cmd=$(field Cmd) exposed=$(field ExposedPo
 
 PORT=${SMOKE_PORT:-$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { process.stdout.write(String(s.address().port)); s.close(); })')}
 ctr=$(bah from --pull=never "${IMAGE}")
+descendants() { local p; for p in $(pgrep -P "$1" || true); do echo "${p}"; descendants "${p}"; done; }
 cleanup() {
-  if [[ -n ${run_pid:-} ]] && kill -0 "${run_pid}" 2>/dev/null; then kill -KILL "${run_pid}" 2>/dev/null || true; fi
+  if [[ -n ${run_pid:-} ]] && kill -0 "${run_pid}" 2>/dev/null; then
+    for p in $(descendants "${run_pid}") "${run_pid}"; do kill -KILL "${p}" 2>/dev/null || true; done
+    wait "${run_pid}" 2>/dev/null || true
+  fi
   if [[ ${SMOKE_KEEP:-0} != 1 ]]; then bah rm "${ctr}" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
@@ -121,7 +126,8 @@ trap cleanup EXIT
 # the host reaches the server on 127.0.0.1:$PORT. No PID namespace: node is a grandchild of buildah.
 log "running the image's CMD on port ${PORT}"
 mapfile -t cmd < <(node -e 'for (const a of JSON.parse(process.argv[1])) console.log(a)' "$(field Cmd)")
-bah run --isolation chroot --env "PORT=${PORT}" --env HOST=127.0.0.1 "${ctr}" -- "${cmd[@]}" \
+# Started directly (not through a function) so that $! is buildah's own pid.
+"${BUILDAH[@]}" run --isolation chroot --env "PORT=${PORT}" --env HOST=127.0.0.1 "${ctr}" -- "${cmd[@]}" \
   > "${SMOKE_DIR}/run.log" 2>&1 &
 run_pid=$!
 
@@ -148,10 +154,11 @@ created=$(http "http://127.0.0.1:${PORT}/api/items/" POST '{"product":"Apple","p
   || fail "POST /api/items/ did not answer 201: ${created}"
 log "POST /api/items/: ${created}"
 
-descendants() { local p; for p in $(pgrep -P "$1" || true); do echo "${p}"; descendants "${p}"; done; }
+# The process whose program is node (buildah-chroot-exec's child); its comm is Node's main-thread name, so match argv[0].
 node_pid=""
 for p in $(descendants "${run_pid}"); do
-  if [[ $(cat "/proc/${p}/comm" 2>/dev/null) == node ]]; then node_pid=${p}; break; fi
+  arg0=$(tr '\0' '\n' < "/proc/${p}/cmdline" 2>/dev/null | head -1)
+  if [[ ${arg0##*/} == node ]]; then node_pid=${p}; break; fi
 done
 [[ -n ${node_pid} ]] || fail "cannot find the container's node process under buildah (pid ${run_pid})"
 

@@ -29,7 +29,12 @@ const compose = parse(readFileSync(path.join(root, 'compose.yaml'), 'utf8'), { u
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
 };
-const { db, migrate, api } = compose.services;
+/** The named service; a missing one fails the test that reads it. */
+function service(name: string): Service {
+  const found = compose.services[name];
+  assert.ok(found, `no ${name} service`);
+  return found;
+}
 
 /** Compose's `${NAME:-default}` interpolation with an empty environment: every variable takes its default. */
 function interpolateDefaults(value: string): string {
@@ -47,7 +52,7 @@ function buildOf(service: Service): { context: string; dockerfile: string } {
 
 describe('compose.yaml', () => {
   it('36 ★ db runs postgres:<major> with a pg_isready health check and a named volume', () => {
-    assert.ok(db, 'no db service');
+    const db = service('db');
     assert.match(db.image ?? '', /^postgres:\d+$/);
     const test = [db.healthcheck?.test ?? []].flat().join(' ');
     assert.match(test, /pg_isready/);
@@ -58,7 +63,7 @@ describe('compose.yaml', () => {
   });
 
   it('36 ★ api builds from the Dockerfile and starts only once db is healthy and migrate has completed', () => {
-    assert.ok(api, 'no api service');
+    const api = service('api');
     const build = buildOf(api);
     assert.equal(path.resolve(root, build.context), root);
     assert.equal(build.dockerfile, 'Dockerfile');
@@ -69,7 +74,7 @@ describe('compose.yaml', () => {
   });
 
   it('36 migrate is a one-off run of dist/migrate.js from the same image, after db is healthy', () => {
-    assert.ok(migrate, 'no migrate service');
+    const [migrate, api] = [service('migrate'), service('api')];
     assert.deepEqual(buildOf(migrate), buildOf(api));
     assert.equal(migrate.image, api.image);
     assert.deepEqual(migrate.command, ['node', 'dist/migrate.js']);
@@ -79,21 +84,22 @@ describe('compose.yaml', () => {
   });
 
   it('36 ★ DATABASE_URL points at db with its user and database, and loadConfig reads it as PostgreSQL', () => {
+    const [db, api] = [service('db'), service('api')];
     const env = Object.fromEntries(Object.entries(api.environment ?? {}).map(([k, v]) => [k, interpolateDefaults(String(v))]));
     const url = new URL(env.DATABASE_URL!);
     assert.equal(url.hostname, 'db');
     assert.equal(url.port, '5432');
-    assert.equal(url.username, db!.environment?.POSTGRES_USER);
-    assert.equal(url.pathname, `/${db!.environment?.POSTGRES_DB}`);
-    assert.equal(url.password, interpolateDefaults(db!.environment!.POSTGRES_PASSWORD!));
+    assert.equal(url.username, db.environment?.POSTGRES_USER);
+    assert.equal(url.pathname, `/${db.environment?.POSTGRES_DB}`);
+    assert.equal(url.password, interpolateDefaults(db.environment!.POSTGRES_PASSWORD!));
     const config = loadConfig(env);
     assert.equal(config.database.client, 'postgres');
   });
 
   it('36 the password is a local-only default overridable from the environment, never a literal', () => {
-    assert.match(db!.environment?.POSTGRES_PASSWORD ?? '', /^\$\{POSTGRES_PASSWORD:-[^}]+\}$/);
-    for (const service of [api, migrate]) {
-      assert.match(service!.environment?.DATABASE_URL ?? '', /^postgres:\/\/[^:]+:\$\{POSTGRES_PASSWORD:-[^}]+\}@db:5432\//);
+    assert.match(service('db').environment?.POSTGRES_PASSWORD ?? '', /^\$\{POSTGRES_PASSWORD:-[^}]+\}$/);
+    for (const name of ['api', 'migrate']) {
+      assert.match(service(name).environment?.DATABASE_URL ?? '', /^postgres:\/\/[^:]+:\$\{POSTGRES_PASSWORD:-[^}]+\}@db:5432\//);
     }
   });
 
@@ -102,6 +108,6 @@ describe('compose.yaml', () => {
       .getInstructions()
       .filter((i) => i.getKeyword() === 'EXPOSE')
       .flatMap((i) => i.getArguments().map((a) => a.getValue()));
-    assert.deepEqual(api!.ports, [`${exposed[0]}:${exposed[0]}`]);
+    assert.deepEqual(service('api').ports, [`${exposed[0]}:${exposed[0]}`]);
   });
 });

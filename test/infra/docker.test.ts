@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerfileParser, type Instruction, type JSONInstruction } from 'dockerfile-ast';
+import { DockerfileParser, type Copy, type Env, type Healthcheck, type Instruction, type JSONInstruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { loadConfig } from '../../src/config.js';
 
@@ -77,7 +77,7 @@ describe('Dockerfile', () => {
     assert.ok(copies.length > 0);
     const sources: string[] = [];
     for (const copy of copies) {
-      const from = copy.getFlags().find((f) => f.getName() === 'from');
+      const from = (copy as Copy).getFlags().find((f) => f.getName() === 'from');
       assert.equal(from?.getValue(), 'build', `${copy.getRawArgumentsContent()} is not copied from the build stage`);
       sources.push(...args(copy).slice(0, -1));
     }
@@ -93,7 +93,7 @@ describe('Dockerfile', () => {
 
   it('34 sets NODE_ENV=production', () => {
     const env = Object.fromEntries(
-      finalOf('ENV').flatMap((i) => (i as import('dockerfile-ast').Env).getProperties().map((p) => [p.getName(), p.getValue()])),
+      finalOf('ENV').flatMap((i) => (i as Env).getProperties().map((p) => [p.getName(), p.getValue()])),
     );
     assert.equal(env.NODE_ENV, 'production');
   });
@@ -108,7 +108,7 @@ describe('Dockerfile', () => {
     const checks = finalOf('HEALTHCHECK');
     assert.equal(checks.length, 1);
     const check = checks[0]!;
-    assert.equal((check as import('dockerfile-ast').Healthcheck).getSubcommand()?.getValue(), 'CMD');
+    assert.equal((check as Healthcheck).getSubcommand()?.getValue(), 'CMD');
     const content = check.getArgumentsContent() ?? '';
     const command = JSON.parse(content.slice(content.indexOf('['))) as string[];
     assert.equal(command[0], 'node', `HEALTHCHECK runs ${command[0]}`);
