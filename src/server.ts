@@ -6,7 +6,7 @@
  */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createDb } from './db/database.js';
+import { createDb, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging/logger.js';
 
@@ -26,14 +26,16 @@ async function main(): Promise<void> {
   const config = readConfig();
   const sinks = createLogger({ level: config.logLevel, logDir: config.logDir });
   const { logger } = sinks;
-  const db = createDb(config.database);
+  // Opened inside the try below: a database that cannot be opened (an SQLite path that cannot be
+  // created) is a start-up failure, logged to both sinks before exit 1 (FIELD_NOTES F3).
+  let db: Db | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutdown started');
     try {
       await app?.close();
-      await db.destroy();
+      await db?.destroy();
       logger.info('server closed');
     } catch (error) {
       logger.error({ err: error }, 'error during shutdown');
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 
   try {
+    db = createDb(config.database);
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrations applied');
     app = await buildApp({ config, db, logger });
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     sinks.flush();
-    await db.destroy().catch(() => {});
+    await db?.destroy().catch(() => {});
     process.exit(1);
   }
 }
