@@ -92,6 +92,7 @@ export async function buildApp({ config, db, logger, readiness = new Readiness()
   registerRequestLogging(app, { bodyMax: config.logBodyMax });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    if (readiness.closing) reply.header('connection', 'close');
     return payload;
   });
 

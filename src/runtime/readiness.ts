@@ -5,9 +5,13 @@
  * @module
  */
 
-/** The readiness flag shared by the shutdown sequence and `/readyz`. */
+/**
+ * The process's phase, shared by the shutdown sequence, `/readyz`, and the hook that adds
+ * `Connection: close` to responses once the server is closing.
+ */
 export class Readiness {
   #shuttingDown = false;
+  #closing = false;
 
   /** True once shutdown has started; never goes back. */
   get shuttingDown(): boolean {
@@ -17,5 +21,20 @@ export class Readiness {
   /** Marks the process as stopping: `/readyz` answers 503 from now on. */
   beginShutdown(): void {
     this.#shuttingDown = true;
+  }
+
+  /**
+   * True once the server is closing (after the drain). Responses then carry `Connection: close`:
+   * Node closes only the sockets idle at `server.close()`, so a keep-alive socket whose request was
+   * in flight would otherwise stay open until the keep-alive timeout and hold up the exit.
+   */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Marks the server as closing (implies shutting down). */
+  beginClosing(): void {
+    this.#shuttingDown = true;
+    this.#closing = true;
   }
 }

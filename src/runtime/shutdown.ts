@@ -5,7 +5,8 @@
  * 2. after SIGTERM only, the server keeps serving for `drainMs`, so the load balancer finishes
  *    deregistering the task before the listener closes (SIGINT, a Ctrl-C at a terminal, skips this);
  * 3. `app.close()`: the listener closes, idle keep-alive sockets are closed, requests arriving on
- *    busy sockets get Fastify's 503 with `Connection: close`, in-flight requests complete;
+ *    busy sockets get Fastify's 503 with `Connection: close`, in-flight requests complete, and
+ *    their responses carry `Connection: close` too (see {@link Readiness.closing});
  * 4. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
  *
  * If it all takes longer than `timeoutMs` from the signal, the process logs "shutdown timed out",
@@ -56,6 +57,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
     try {
       if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
       logger.info('closing server');
+      readiness.beginClosing();
       await app.close();
       await db.destroy();
       logger.info('server closed');
