@@ -65,7 +65,8 @@ export async function buildApp({ config, db, logger, readiness = new Readiness()
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     rewriteUrl: rewriteFormatSuffix,
-    requestIdHeader: 'x-request-id',
+    // genReqId alone reads X-Request-ID: with requestIdHeader set, Fastify would take any value as is.
+    requestIdHeader: false,
     requestIdLogLabel: 'reqId',
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

@@ -61,6 +61,7 @@ async function serve(config: Config, sinks: LogSinks, options: { migrate: boolea
       db,
       logger,
       flush: sinks.flush,
+      endLogs: () => sinks.end(),
       readiness,
       drainMs: config.shutdownDrainMs,
       timeoutMs: config.shutdownTimeoutMs,
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
       'SQLite shared by several workers: one connection each on a WAL file, writes take turns',
     );
   }
-  runPrimary({ workers: config.webConcurrency, logger: sinks.logger, flush: sinks.flush, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  runPrimary({ workers: config.webConcurrency, logger: sinks.logger, sinks, shutdownTimeoutMs: config.shutdownTimeoutMs });
 }
 
 void main();

@@ -17,6 +17,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import type { LogSinks } from '../logging/logger.js';
 import { AggregatorRegistry } from 'prom-client';
 import { SHUTDOWN_SIGNALS } from './shutdown.js';
 
@@ -41,24 +42,26 @@ export interface PrimaryOptions {
   /** How many workers to keep running. */
   workers: number;
   logger: Logger;
-  /** Writes out buffered log lines synchronously. */
-  flush(): void;
+  /** The log sinks, ended before the primary exits. */
+  sinks: Pick<LogSinks, 'end'>;
   /** The workers' own shutdown timeout, in ms. */
   shutdownTimeoutMs: number;
 }
 
 /** Runs the cluster primary: forks, supervises, and relays signals (see the module description). */
-export function runPrimary({ workers: size, logger, flush, shutdownTimeoutMs }: PrimaryOptions): void {
+export function runPrimary({ workers: size, logger, sinks, shutdownTimeoutMs }: PrimaryOptions): void {
   const live = new Set<Worker>();
   const booted = new WeakSet<Worker>();
   const aggregator = new AggregatorRegistry();
   let stopping = false;
   let exitCode = 0;
 
+  let finishing = false;
   const finish = () => {
+    if (finishing) return;
+    finishing = true;
     logger.info({ exitCode }, 'primary exiting');
-    flush();
-    process.exit(exitCode);
+    void sinks.end().then(() => process.exit(exitCode));
   };
   const fork = () => {
     const worker = cluster.fork();

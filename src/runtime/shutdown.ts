@@ -26,8 +26,10 @@ export interface ShutdownOptions {
   app: FastifyInstance;
   db: Db;
   logger: Logger;
-  /** Writes out buffered log lines synchronously. */
+  /** Writes out buffered log lines synchronously (used when the shutdown is forced). */
   flush(): void;
+  /** Writes out every log line and closes the sinks (`LogSinks.end`). */
+  endLogs(): Promise<void>;
   readiness: Readiness;
   /** Serving time after SIGTERM before closing, in ms. */
   drainMs: number;
@@ -42,7 +44,7 @@ export interface ShutdownOptions {
  * @returns a function to call with the signal name.
  */
 export function gracefulShutdown(options: ShutdownOptions): (signal: string) => Promise<void> {
-  const { app, db, logger, flush, readiness, drainMs, timeoutMs, exit = (code) => process.exit(code) } = options;
+  const { app, db, logger, flush, endLogs, readiness, drainMs, timeoutMs, exit = (code) => process.exit(code) } = options;
   let running: Promise<void> | undefined;
   const run = async (signal: string) => {
     readiness.beginShutdown();
@@ -66,7 +68,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
       logger.error({ err: error }, 'error during shutdown');
     }
     clearTimeout(force);
-    flush();
+    await endLogs();
     exit(code);
   };
   return (signal) => (running ??= run(signal));

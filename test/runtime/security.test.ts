@@ -51,7 +51,7 @@ describe('CORS', () => {
   });
 
   it('leaves a plain OPTIONS (no preflight headers) to DRF metadata, with or without CORS', async (t) => {
-    for (const env of [{ CORS_ORIGINS: FRONT_END }, {}]) {
+    for (const env of [{ CORS_ORIGINS: FRONT_END }, {}] as Record<string, string>[]) {
       const { request } = await startTestApp(t, env);
       const response = await request('/api/items/', { method: 'OPTIONS' });
       assert.equal(response.status, 200);
