@@ -32,10 +32,11 @@ function readConfig(): Config {
   }
 }
 
+/** Logs the failure to both sinks, waits until it is written (FIELD_NOTES F3), and exits 1. */
 async function failStartup(sinks: LogSinks, error: unknown, db?: Db): Promise<never> {
   sinks.logger.fatal({ err: error }, 'start-up failed');
-  sinks.flush();
   await db?.destroy().catch(() => {});
+  await sinks.end();
   process.exit(1);
 }
 
@@ -47,13 +48,16 @@ async function migrate(db: Db, logger: Logger): Promise<void> {
 /** Serves HTTP in this process until a shutdown signal. Migrates first unless a primary already did. */
 async function serve(config: Config, sinks: LogSinks, options: { migrate: boolean }): Promise<void> {
   const { logger } = sinks;
-  const db = createDb(config.database);
   const readiness = new Readiness();
   let shutdown: ((signal: string) => Promise<void>) | undefined;
   let pendingSignal: string | undefined;
   // A signal during start-up is honoured once the app exists.
   onShutdownSignal((signal) => (shutdown ? shutdown(signal) : (pendingSignal ??= signal)));
+  // Opened inside the try: a database that cannot be opened (an SQLite path that cannot be
+  // created) is a start-up failure, logged to both sinks before exit 1 (FIELD_NOTES F3).
+  let db: Db | undefined;
   try {
+    db = createDb(config.database);
     if (options.migrate) await migrate(db, logger);
     const app = await buildApp({ config, db, logger, readiness });
     shutdown = gracefulShutdown({
@@ -80,8 +84,9 @@ async function main(): Promise<void> {
   if (cluster.isWorker) return serve(config, sinks, { migrate: false });
   if (config.webConcurrency === 1) return serve(config, sinks, { migrate: true });
 
-  const db = createDb(config.database);
+  let db: Db | undefined;
   try {
+    db = createDb(config.database);
     await migrate(db, sinks.logger);
     await db.destroy();
   } catch (error) {

@@ -69,7 +69,11 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
     let fileId = -1;
     try {
       fs.mkdirSync(path.dirname(filePath), { recursive: true });
-      file = pino.destination({ dest: filePath, sync: false, append: true });
+      // Opened here, synchronously: a destination given a path opens it asynchronously, and a
+      // start-up failure logged and flushed before that open completes was lost from the file (and
+      // pino's exit hook then threw "sonic boom is not ready yet"). With a descriptor the stream is
+      // ready at once, and an unopenable file is reported below like an unwritable one.
+      file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false });
       file.on('error', fileProblem);
       streams.add({ level: 'trace', stream: file });
       // multistream gives each added stream an `id` (pino lib/multistream.js), which remove() takes.

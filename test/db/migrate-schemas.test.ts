@@ -1,0 +1,30 @@
+/**
+ * Migrations on PostgreSQL go to the schema the connection's `search_path` selects, even when another
+ * schema of the same database already holds Kysely's migration tables (another service, or another
+ * test run sharing the database). Kysely's `Migrator` looks for its tables across all schemas unless told
+ * which one, and then failed with `relation "kysely_migration_lock" does not exist`.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readDatabaseConfig } from '../../src/config.js';
+import { createDb } from '../../src/db/database.js';
+import { migrateToLatest, migrations } from '../../src/db/migrate.js';
+import { TEST_DATABASE_URL, createTestSchema, withSearchPath } from '../helpers/backends.js';
+
+describe('migrations on PostgreSQL, schema by schema', () => {
+  it('migrate a second schema after a first one holds the Kysely tables, each fully', async (t) => {
+    for (let i = 0; i < 2; i++) {
+      const schema = await createTestSchema(t);
+      const db = createDb(readDatabaseConfig({ DATABASE_URL: withSearchPath(TEST_DATABASE_URL, schema) }));
+      t.after(() => db.destroy());
+      const applied = await migrateToLatest(db.kysely);
+      assert.deepEqual(applied.map((r) => [r.migrationName, r.status]), Object.keys(migrations).map((name) => [name, 'Success']), schema);
+      const tables = (await db.kysely.introspection.getTables({ withInternalKyselyTables: true }))
+        .filter((table) => table.schema === schema)
+        .map((table) => table.name)
+        .sort();
+      assert.deepEqual(tables, ['kysely_migration', 'kysely_migration_lock', 'myapi_item'], schema);
+      assert.deepEqual(await migrateToLatest(db.kysely), [], `${schema}: nothing left to apply`);
+    }
+  });
+});

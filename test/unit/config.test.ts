@@ -1,0 +1,123 @@
+/**
+ * `src/config.ts`: the dj-database-url forms the replaced service accepted, the `DB_*` variables
+ * of its deployments, the defaults, and a {@link ConfigError} naming the variable for bad values.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, readDatabaseConfig } from '../../src/config.js';
+
+/** Asserts `fn` throws a ConfigError whose message names `variable`. */
+function assertConfigError(fn: () => unknown, variable: string) {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    assert.match(error.message, new RegExp(`\\b${variable}\\b`));
+    return true;
+  });
+}
+
+describe('readDatabaseConfig', () => {
+  it('defaults to SQLite at data/db.sqlite3 under the working directory', () => {
+    assert.deepEqual(readDatabaseConfig({}), { client: 'sqlite', filename: path.resolve('data/db.sqlite3') });
+  });
+
+  it('sqlite:///relative/path is relative to the working directory', () => {
+    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite:///relative/path.sqlite3' }), {
+      client: 'sqlite',
+      filename: path.join(process.cwd(), 'relative/path.sqlite3'),
+    });
+  });
+
+  it('sqlite:////absolute/path is absolute', () => {
+    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite:////tmp/x/db.sqlite3' }), { client: 'sqlite', filename: '/tmp/x/db.sqlite3' });
+  });
+
+  it('percent-escapes in an SQLite path are decoded; surrounding blanks are ignored', () => {
+    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: '  sqlite:////tmp/my%20dir/db.sqlite3 ' }), {
+      client: 'sqlite',
+      filename: '/tmp/my dir/db.sqlite3',
+    });
+  });
+
+  it('sqlite://:memory: is an in-memory database', () => {
+    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite://:memory:' }), { client: 'sqlite', filename: ':memory:' });
+  });
+
+  it('postgres:// and postgresql:// select PostgreSQL with the URL as given and pool defaults', () => {
+    for (const url of ['postgres://u:p@db.example:5433/items', 'postgresql://u:p@db.example:5433/items', 'POSTGRES://u@h/d']) {
+      const config = readDatabaseConfig({ DATABASE_URL: url });
+      assert.equal(config.client, 'postgres', url);
+      assert.ok(config.client === 'postgres');
+      assert.equal(config.connectionString, url);
+      assert.ok(Number.isInteger(config.poolMax) && config.poolMax >= 1);
+      assert.ok(config.connectionTimeoutMs > 0);
+      assert.ok(config.statementTimeoutMs > 0);
+    }
+  });
+
+  it('DB_HOST with DB_NAME, DB_USER, DB_PASSWORD, DB_PORT selects PostgreSQL, escaping credentials', () => {
+    const config = readDatabaseConfig({ DB_HOST: 'rds.example', DB_PORT: '6543', DB_NAME: 'items', DB_USER: 'app', DB_PASSWORD: 'p@ss/w:rd' });
+    assert.ok(config.client === 'postgres');
+    const url = new URL(config.connectionString);
+    assert.equal(url.protocol, 'postgres:');
+    assert.equal(url.hostname, 'rds.example');
+    assert.equal(url.port, '6543');
+    assert.equal(url.pathname, '/items');
+    assert.equal(decodeURIComponent(url.username), 'app');
+    assert.equal(decodeURIComponent(url.password), 'p@ss/w:rd');
+  });
+
+  it('DATABASE_URL wins over DB_HOST', () => {
+    assert.equal(readDatabaseConfig({ DATABASE_URL: 'sqlite:///a.sqlite3', DB_HOST: 'rds.example' }).client, 'sqlite');
+  });
+
+  it('refuses other schemes and sqlite URLs without a path, naming DATABASE_URL', () => {
+    for (const url of ['mysql://u@h/d', 'db.sqlite3', 'sqlite://relative.sqlite3', 'sqlite://', 'sqlite:///', 'http://x']) {
+      assertConfigError(() => readDatabaseConfig({ DATABASE_URL: url }), 'DATABASE_URL');
+    }
+  });
+
+  it('refuses a bad DB_PORT or pool setting, naming it', () => {
+    assertConfigError(() => readDatabaseConfig({ DB_HOST: 'h', DB_PORT: 'abc' }), 'DB_PORT');
+    assertConfigError(() => readDatabaseConfig({ DB_HOST: 'h', DB_PORT: '70000' }), 'DB_PORT');
+    assertConfigError(() => readDatabaseConfig({ DATABASE_URL: 'postgres://h/d', DB_POOL_MAX: '0' }), 'DB_POOL_MAX');
+  });
+});
+
+describe('loadConfig', () => {
+  it('has the documented defaults and is frozen', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 8000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.logDir, 'logs');
+    assert.equal(config.logBodyMax, 2048);
+    assert.equal(config.bodyLimit, 1_048_576);
+    assert.equal(config.trustProxy, true);
+    assert.deepEqual(config.database, { client: 'sqlite', filename: path.resolve('data/db.sqlite3') });
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.database));
+  });
+
+  it('reads PORT, HOST, LOG_LEVEL, LOG_DIR, LOG_BODY_MAX, BODY_LIMIT, TRUST_PROXY', () => {
+    const config = loadConfig({
+      PORT: '9000', HOST: '127.0.0.1', LOG_LEVEL: 'DEBUG', LOG_DIR: '', LOG_BODY_MAX: '16', BODY_LIMIT: '4096', TRUST_PROXY: 'false',
+    });
+    assert.equal(config.port, 9000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.logDir, '');
+    assert.equal(config.logBodyMax, 16);
+    assert.equal(config.bodyLimit, 4096);
+    assert.equal(config.trustProxy, false);
+  });
+
+  it('names the variable of every bad value', () => {
+    const bad: [string, string][] = [
+      ['PORT', 'abc'], ['PORT', '70000'], ['PORT', '-1'], ['PORT', '80.5'],
+      ['LOG_LEVEL', 'verbose'], ['LOG_BODY_MAX', 'x'], ['BODY_LIMIT', '10'], ['TRUST_PROXY', 'maybe'],
+      ['DATABASE_URL', 'mongodb://h/d'],
+    ];
+    for (const [name, value] of bad) assertConfigError(() => loadConfig({ [name]: value }), name);
+  });
+});
