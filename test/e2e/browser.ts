@@ -10,8 +10,8 @@ import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { scratchDir } from '../helpers/app.js';
 
-/** Where Debian's `chromium` package installs its launcher. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** The browser: `CHROMIUM_PATH`, or where Debian's `chromium` package installs its launcher. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** The Content-Security-Policy the service sends; added to answers that lack one, so violations show. */
 export const PAGE_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
