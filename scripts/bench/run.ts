@@ -36,7 +36,7 @@ import { hasPgbench, runPgbench, startHttpCeiling } from './ceilings.js';
 import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
 import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';
 import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
-import { startBenchServer, type BenchServer } from './server.js';
+import { readRssMb, startBenchServer, type BenchServer } from './server.js';
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION || 10);
@@ -49,7 +49,8 @@ const ONLY = env.BENCH_SCENARIOS ? new Set(env.BENCH_SCENARIOS.split(',').map((s
 const CPU_PROF = env.BENCH_CPU_PROF === '1';
 const PG_URL = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
 const OUTPUT_DIR = path.join(PROJECT_ROOT, 'bench-output');
-const CLUSTER_BUILD = path.join(PROJECT_ROOT, 'dist/runtime/cluster.js');
+const ENTRY = env.BENCH_SERVER ? path.resolve(env.BENCH_SERVER) : path.join(PROJECT_ROOT, 'dist/server.js');
+const CLUSTER_BUILD = path.join(path.dirname(ENTRY), 'runtime/cluster.js');
 
 const settings: LoadSettings = { connections: CONNECTIONS, duration: DURATION };
 const wanted = (name: string) => !ONLY || ONLY.has(name);
@@ -119,7 +120,7 @@ async function withServer<T>(
   serverEnv: Record<string, string>,
   body: (server: BenchServer) => Promise<T>,
 ): Promise<T> {
-  const server = await startBenchServer({ env: serverEnv, cpuProfileDir: profileDir(label) });
+  const server = await startBenchServer({ env: serverEnv, cpuProfileDir: profileDir(label), entry: ENTRY });
   try {
     return await body(server);
   } finally {
@@ -210,7 +211,7 @@ async function measureCeiling(): Promise<Row> {
   const ceiling = await startHttpCeiling();
   try {
     const { best, runs } = await measure(ceiling.baseUrl, { method: 'GET', paths: ['/'] });
-    const row: Row = { scenario: 'node:http ceiling', backend: '-', best, runs, rssMb: [] };
+    const row: Row = { scenario: 'node:http ceiling', backend: '-', best, runs, rssMb: [readRssMb(ceiling.child.pid!)] };
     progress(row);
     return row;
   } finally {
@@ -221,20 +222,24 @@ async function measureCeiling(): Promise<Row> {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
-  console.log(`building…`);
-  execSync('npm run build', { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  if (env.BENCH_NO_BUILD !== '1') {
+    console.log(`building…`);
+    execSync('npm run build', { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  }
   console.log(
     `load: ${TOOL}, ${CONNECTIONS} connections, warm-up ${WARMUP} s, ${RUNS} runs of ${DURATION} s (better kept); ` +
       `${os.cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
   const rows: Row[] = [];
-  const ceilings = [await measureCeiling()];
+  const ceilings = env.BENCH_CEILING === '0' ? [] : [await measureCeiling()];
   for (const backend of BACKENDS) await benchBackend(backend, rows);
-  ceilings.push(await measureCeiling());
-  const ceiling = ceilings.reduce((a, b) => (b.best.rps > a.best.rps ? b : a));
-  ceiling.runs = ceilings.flatMap((c) => c.runs);
-  for (const row of [ceiling, ...rows]) row.ratio = row.best.rps / ceiling.best.rps;
-  const all = [ceiling, ...rows];
+  if (env.BENCH_CEILING !== '0') ceilings.push(await measureCeiling());
+  const ceiling = ceilings.length ? ceilings.reduce((a, b) => (b.best.rps > a.best.rps ? b : a)) : undefined;
+  if (ceiling) {
+    ceiling.runs = ceilings.flatMap((c) => c.runs);
+    for (const row of [ceiling, ...rows]) row.ratio = row.best.rps / ceiling.best.rps;
+  }
+  const all = ceiling ? [ceiling, ...rows] : rows;
   const loadAfter = os.loadavg();
 
   console.log(`\n${formatTable(all)}\n`);

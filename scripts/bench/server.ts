@@ -55,6 +55,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Write a V8 CPU profile into this folder when the server exits (`node --cpu-prof`). */
   cpuProfileDir?: string;
+  /** The entry point to run; default `dist/server.js` (another build, for A/B comparisons). */
+  entry?: string;
 }
 
 /**
@@ -62,10 +64,10 @@ export interface StartOptions {
  *
  * @throws if the process exits or does not answer within 60 s; the message carries its output.
  */
-export async function startBenchServer({ env, cpuProfileDir }: StartOptions): Promise<BenchServer> {
+export async function startBenchServer({ env, cpuProfileDir, entry }: StartOptions): Promise<BenchServer> {
   const port = await freePort();
   const args = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...args, path.join(PROJECT_ROOT, 'dist/server.js')], {
+  const child = spawn(process.execPath, [...args, entry ?? path.join(PROJECT_ROOT, 'dist/server.js')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
