@@ -83,7 +83,7 @@ export function verdicts(rows: readonly Row[]): Verdict[] {
   out.push({ target: 'RSS < 120 MB per worker', value: `max ${fmt(maxWorkerRss, 0)} MB`, met: maxWorkerRss < 120 });
   for (const backend of ['sqlite', 'postgres']) {
     const shipped = find('retrieve', backend);
-    const silent = find('retrieve, LOG_LEVEL=silent', backend);
+    const silent = find('retrieve LOG_LEVEL=silent', backend);
     if (!shipped || !silent) continue;
     const cost = 1 - shipped.best.rps / silent.best.rps;
     out.push({

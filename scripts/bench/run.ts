@@ -168,13 +168,13 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
       const logBytes = fs.existsSync(path.join(logDir, 'api_server.log')) ? fs.statSync(path.join(logDir, 'api_server.log')).size : 0;
       console.log(`  (logs: ${(server.outputBytes() / 1e6).toFixed(1)} MB to stdout, ${(logBytes / 1e6).toFixed(1)} MB to api_server.log)`);
     });
-    const silent = 'retrieve, LOG_LEVEL=silent';
+    const silent = 'retrieve LOG_LEVEL=silent';
     if (wanted(silent)) {
       await withServer(`${backend}-silent`, { ...base, LOG_LEVEL: 'silent' }, async (server) => {
         rows.push(await measureScenario(server, backend, retrieve, silent));
       });
     }
-    const cluster = 'retrieve, WEB_CONCURRENCY=2';
+    const cluster = 'retrieve WEB_CONCURRENCY=2';
     if (backend === 'postgres' && wanted(cluster)) {
       if (fs.existsSync(CLUSTER_BUILD)) {
         await withServer(`${backend}-cluster`, { ...base, WEB_CONCURRENCY: '2' }, async (server) => {
