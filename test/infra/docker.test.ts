@@ -73,7 +73,7 @@ describe('Dockerfile', () => {
     assert.ok(run.lastIndexOf('--omit=dev') > run.lastIndexOf('npm run build'), '--omit=dev comes after the compile');
   });
 
-  it('33 ★ the final stage copies only dist/, package.json and node_modules from the build stage (no COPY . .)', () => {
+  it('33 ★ the final stage copies only dist/, package.json, node_modules and certs/ from the build stage (no COPY . .)', () => {
     const copies = finalOf('COPY');
     assert.ok(copies.length > 0);
     const sources: string[] = [];
@@ -82,7 +82,7 @@ describe('Dockerfile', () => {
       assert.equal(from?.getValue(), 'build', `${copy.getRawArgumentsContent()} is not copied from the build stage`);
       sources.push(...args(copy).slice(0, -1));
     }
-    assert.deepEqual(sources.map((s) => s.replace(/^\/app\//, '')).sort(), ['dist', 'node_modules', 'package.json']);
+    assert.deepEqual(sources.map((s) => s.replace(/^\/app\//, '')).sort(), ['certs', 'dist', 'node_modules', 'package.json']);
     assert.equal(finalOf('ADD').length, 0);
   });
 
