@@ -168,13 +168,13 @@ describe('.dockerignore', () => {
     }
   });
 
-  it('35 keeps what the build stage copies (package files, tsconfig, src)', () => {
+  it('35 keeps what the build stage copies (package files, tsconfig, src, certs)', () => {
     assert.ok(!patterns.some((p) => p === '*' || p === '**' || p.startsWith('!')), 'no catch-all or re-include patterns');
     const copied = all
       .find((s) => s.name === 'build')!
       .instructions.filter((i) => i.getKeyword() === 'COPY')
       .flatMap((i) => args(i).slice(0, -1));
-    assert.deepEqual(copied.sort(), ['package-lock.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json']);
+    assert.deepEqual(copied.sort(), ['certs', 'package-lock.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json']);
     for (const file of copied) {
       assert.ok(!patterns.includes(file), `${file} is copied but excluded`);
       statSync(path.join(root, file));
