@@ -19,6 +19,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The management page at / (static files, no build step).
 COPY public ./public
+COPY certs ./certs
 # Compile, then drop the dev dependencies so the runtime stage copies production ones only
 # (the same tree `npm ci --omit=dev` installs, without compiling better-sqlite3 twice).
 RUN npm run build \
@@ -33,6 +34,8 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/public ./public
+# Extra CAs (the RDS bundle, fetched by the deploy workflow; see certs/README.md).
+COPY --from=build /app/certs ./certs
 # The code stays root-owned and read-only to the service user; only logs/ (api_server.log)
 # and data/ (the default SQLite file) are writable. With a read-only root filesystem
 # (ECS readonlyRootFilesystem) set LOG_DIR to a mounted volume or to "" (stdout only).

@@ -21,4 +21,16 @@ describe('deploy workflow ↔ Terraform outputs', () => {
     const used = new Set([...deploy.matchAll(/\bvars\.([A-Z_]+)/g)].map((m) => m[1]));
     assert.deepEqual([...used].sort(), Object.keys(provided).sort());
   });
+
+  it('14b the RDS CA bundle the task trusts is the file the workflow fetches and the image copies', async () => {
+    const tf = await loadTerraform(path.join(root, 'infra/terraform'));
+    const bundlePath = tf.locals.rds_ca_bundle_path;
+    assert.equal(bundlePath, '/app/certs/rds-global-bundle.pem');
+    const deploy = readFileSync(path.join(root, '.github/workflows/deploy.yml'), 'utf8');
+    assert.match(deploy, /curl [^\n]*-o certs\/rds-global-bundle\.pem https:\/\/truststore\.pki\.rds\.amazonaws\.com\//);
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+    assert.match(runtimeStage, /^WORKDIR \/app$/m);
+    assert.match(runtimeStage, /^COPY --from=build \/app\/certs \.\/certs$/m);
+  });
 });

@@ -73,7 +73,7 @@ describe('Dockerfile', () => {
     assert.ok(run.lastIndexOf('--omit=dev') > run.lastIndexOf('npm run build'), '--omit=dev comes after the compile');
   });
 
-  it('33 ★ the final stage copies only dist/, public/ (the static management page), package.json and node_modules from the build stage (no COPY . .)', () => {
+  it('33 ★ the final stage copies only dist/, public/ (the static management page), package.json, node_modules and certs/ from the build stage (no COPY . .)', () => {
     const copies = finalOf('COPY');
     assert.ok(copies.length > 0);
     const sources: string[] = [];
@@ -82,7 +82,7 @@ describe('Dockerfile', () => {
       assert.equal(from?.getValue(), 'build', `${copy.getRawArgumentsContent()} is not copied from the build stage`);
       sources.push(...args(copy).slice(0, -1));
     }
-    assert.deepEqual(sources.map((s) => s.replace(/^\/app\//, '')).sort(), ['dist', 'node_modules', 'package.json', 'public']);
+    assert.deepEqual(sources.map((s) => s.replace(/^\/app\//, '')).sort(), ['certs', 'dist', 'node_modules', 'package.json', 'public']);
     assert.equal(finalOf('ADD').length, 0);
   });
 
@@ -168,13 +168,13 @@ describe('.dockerignore', () => {
     }
   });
 
-  it('35 keeps what the build stage copies (package files, tsconfig, src, public)', () => {
+  it('35 keeps what the build stage copies (package files, tsconfig, src, public, certs)', () => {
     assert.ok(!patterns.some((p) => p === '*' || p === '**' || p.startsWith('!')), 'no catch-all or re-include patterns');
     const copied = all
       .find((s) => s.name === 'build')!
       .instructions.filter((i) => i.getKeyword() === 'COPY')
       .flatMap((i) => args(i).slice(0, -1));
-    assert.deepEqual(copied.sort(), ['package-lock.json', 'package.json', 'public', 'src', 'tsconfig.build.json', 'tsconfig.json']);
+    assert.deepEqual(copied.sort(), ['certs', 'package-lock.json', 'package.json', 'public', 'src', 'tsconfig.build.json', 'tsconfig.json']);
     for (const file of copied) {
       assert.ok(!patterns.includes(file), `${file} is copied but excluded`);
       statSync(path.join(root, file));
