@@ -12,6 +12,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { registerUnicodeLower } from './unicode-lower.js';
 
 /** Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`. */
 export interface ItemTable {
@@ -59,6 +60,8 @@ function openSqlite(filename: string): SQLite.Database {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
+  // ?search= compares lower(product): fold Unicode as PostgreSQL does, not ASCII only.
+  registerUnicodeLower(database);
   return database;
 }
 

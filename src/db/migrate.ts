@@ -2,18 +2,21 @@
  * One migration history for both backends, applied by Kysely's `Migrator`.
  *
  * Migrations are imported statically (not read from a folder at run time), so the same list works
- * from `src/` under tsx and from `dist/` in the image. Kysely takes a lock while migrating
- * (PostgreSQL: an advisory lock; SQLite: a lock row), so two migrators started at once apply each
- * migration exactly once. Add a migration by writing `NNNN_name.ts` and listing it below.
+ * from `src/` under tsx and from `dist/` in the image. On PostgreSQL Kysely takes an advisory lock
+ * while migrating, so two migrators started at once apply each migration exactly once
+ * (test/db/migrate.test.ts). On SQLite Kysely takes no lock: a second process racing on the same
+ * file fails on `kysely_migration`'s primary key and changes nothing (run one process per file). Add a migration by writing `NNNN_name.ts` and listing it below.
  *
  * @module
  */
 import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import * as m0001 from './migrations/0001_create_item.js';
+import * as m0002 from './migrations/0002_product_trigram_index.js';
 
 /** Every migration, keyed by a name that sorts in the order they apply. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_create_item': m0001,
+  '0002_product_trigram_index': m0002,
 });
 
 /**

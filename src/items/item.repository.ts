@@ -34,7 +34,9 @@ function applyFilter<O>(query: ItemQueryBuilder<O>, filter: ItemFilter): ItemQue
   let q = query;
   if (filter.product !== undefined) q = q.where('product', '=', filter.product);
   for (const term of filter.search ?? []) {
-    // ESCAPE is explicit: SQLite has no default LIKE escape character.
+    // ESCAPE is explicit: SQLite has no default LIKE escape character. On PostgreSQL the trigram
+    // index of migration 0002 is on exactly lower(product); on SQLite lower() is the Unicode one
+    // registered in db/unicode-lower.ts, so both backends fold case alike.
     q = q.where(sql<boolean>`lower(product) like lower(${`%${escapeLike(term)}%`}) escape '\\'`);
   }
   return q;
@@ -45,18 +47,28 @@ function selectItems(db: Kysely<Database>): ItemQueryBuilder<Item> {
 }
 
 /**
- * Lists items matching `filter`, ordered by `ordering` then by `id` (ascending id by default,
- * which is what the DRF service answered).
+ * The list query, unexecuted: items matching `filter`, ordered by `ordering` then by `id`
+ * (ascending id by default, which is what the DRF service answered). Exposed so the search
+ * benchmark can `EXPLAIN` exactly what the API runs.
  */
+export function listItemsQuery(
+  db: Kysely<Database>,
+  filter: ItemFilter = {},
+  ordering: readonly ItemOrdering[] = [],
+): ItemQueryBuilder<Item> {
+  let q = applyFilter(selectItems(db), filter);
+  for (const term of ordering) q = q.orderBy(term.field, term.direction);
+  if (!ordering.some((term) => term.field === 'id')) q = q.orderBy('id', 'asc');
+  return q;
+}
+
+/** Lists items as {@link listItemsQuery} selects them. */
 export async function listItems(
   db: Kysely<Database>,
   filter: ItemFilter = {},
   ordering: readonly ItemOrdering[] = [],
 ): Promise<Item[]> {
-  let q = applyFilter(selectItems(db), filter);
-  for (const term of ordering) q = q.orderBy(term.field, term.direction);
-  if (!ordering.some((term) => term.field === 'id')) q = q.orderBy('id', 'asc');
-  return q.execute();
+  return listItemsQuery(db, filter, ordering).execute();
 }
 
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */

@@ -31,6 +31,20 @@ export function withSearchPath(url: string, schema: string): string {
 }
 
 /**
+ * Installs `pg_trgm` in `public` once per database. Without this, migration 0002 would create the
+ * extension inside the first test schema, and dropping that schema (CASCADE) would take the
+ * extension, and every trigram index of concurrently running tests, with it.
+ */
+async function ensureTrigramExtension(admin: pg.Client): Promise<void> {
+  try {
+    await admin.query('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public');
+  } catch (error) {
+    // Two runs creating it at once: the loser gets unique_violation (23505); the extension is there.
+    if ((error as { code?: string }).code !== '23505') throw error;
+  }
+}
+
+/**
  * Creates a uniquely named schema and drops it (with everything in it) after the test.
  *
  * @throws when PostgreSQL at {@link TEST_DATABASE_URL} cannot be reached (the test fails).
@@ -44,6 +58,7 @@ export async function createTestSchema(t: TestContext): Promise<string> {
     throw new Error(`PostgreSQL at ${TEST_DATABASE_URL} is unreachable (${(error as Error).message}); start it or set TEST_DATABASE_URL`);
   }
   try {
+    await ensureTrigramExtension(admin);
     await admin.query(`CREATE SCHEMA ${schema}`);
   } finally {
     await admin.end();

@@ -1,0 +1,66 @@
+/**
+ * FIELD_NOTES F4: ids are PostgreSQL `bigint` / SQLite 64-bit integers and must leave as JSON
+ * numbers, never strings or BigInt, including above 2^31; above 2^53 - 1 PostgreSQL fails loudly.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { startTestApp } from '../helpers/app.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { startLoggedApp } from '../helpers/logged-app.js';
+
+/** Fetches `url` and returns the raw text and the parsed body. */
+async function getJson(url: string, init?: RequestInit): Promise<{ status: number; text: string; body: unknown }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, text, body: JSON.parse(text) };
+}
+
+const post = (json: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(json),
+});
+
+describe('bigint ids', () => {
+  for (const backend of BACKENDS) {
+    it(`are JSON numbers on create, list and retrieve (${backend.name})`, async (t) => {
+      const { baseUrl } = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      const created = await getJson(`${baseUrl}/api/items/`, post({ product: 'Apple', price: 100 }));
+      assert.equal(created.status, 201);
+      assert.equal(created.text, '{"id":1,"product":"Apple","price":100}');
+      const list = await getJson(`${baseUrl}/api/items/`);
+      assert.equal(list.text, '[{"id":1,"product":"Apple","price":100}]');
+      const one = await getJson(`${baseUrl}/api/items/1/`);
+      assert.equal(one.text, '{"id":1,"product":"Apple","price":100}');
+    });
+
+    it(`stay exact JSON numbers above 2^31 (${backend.name})`, async (t) => {
+      const { baseUrl, db } = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      if (backend.name === 'postgres') {
+        await sql`alter table myapi_item alter column id restart with 3000000000`.execute(db.kysely);
+      } else {
+        await sql`insert into sqlite_sequence (name, seq) values ('myapi_item', 2999999999)`.execute(db.kysely);
+      }
+      const created = await getJson(`${baseUrl}/api/items/`, post({ product: 'Big', price: 1 }));
+      assert.equal(created.status, 201);
+      assert.equal(created.text, '{"id":3000000000,"product":"Big","price":1}');
+      const next = await getJson(`${baseUrl}/api/items/`, post({ product: 'Bigger', price: 2 }));
+      assert.deepEqual(next.body, { id: 3000000001, product: 'Bigger', price: 2 });
+      assert.equal((await getJson(`${baseUrl}/api/items/`)).text,
+        '[{"id":3000000000,"product":"Big","price":1},{"id":3000000001,"product":"Bigger","price":2}]');
+      const one = await getJson(`${baseUrl}/api/items/3000000001/`);
+      assert.equal(one.text, '{"id":3000000001,"product":"Bigger","price":2}');
+    });
+  }
+
+  it('above Number.MAX_SAFE_INTEGER fail loudly on postgres: logged 500, never a rounded id', async (t) => {
+    const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
+    const app = await startLoggedApp(t, { DATABASE_URL: await postgres.databaseUrl(t) });
+    await sql`alter table myapi_item alter column id restart with 9007199254740993`.execute(app.db.kysely);
+    const res = await getJson(`${app.baseUrl}/api/items/`, post({ product: 'Huge', price: 1 }));
+    assert.equal(res.status, 500);
+    assert.deepEqual(res.body, { detail: 'Internal server error.' });
+    assert.match(app.logText(), /int8 value 9007199254740993 is beyond Number.MAX_SAFE_INTEGER/);
+  });
+});
