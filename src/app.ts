@@ -20,7 +20,11 @@ import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerRequestLogging } from './http/request-logging.js';
+import { opsRoutes } from './http/ops.routes.js';
+import { registerSecurity } from './http/security.js';
 import { itemRoutes } from './items/item.routes.js';
+import { createMetrics } from './runtime/metrics.js';
+import { Readiness } from './runtime/readiness.js';
 import '@fastify/swagger';
 
 /** What the app needs from outside: configuration, an open database, a logger. */
@@ -28,10 +32,25 @@ export interface AppDependencies {
   config: Config;
   db: Db;
   logger: Logger;
+  /** Flipped by the shutdown sequence so `/readyz` answers 503; a fresh one when omitted. */
+  readiness?: Readiness;
 }
 
 /** `X-Request-ID` values kept from clients: short and printable, so they cannot forge log lines. */
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * Node `http.createServer` options for the timeouts. `connectionsCheckingInterval` (how often Node
+ * enforces headers/request timeouts, 30 s by default) is a quarter of the headers timeout, so a
+ * slow client is cut within 1.25 × `HEADERS_TIMEOUT_MS`.
+ */
+export function httpServerOptions(config: Config): http.ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.headersTimeoutMs / 4))),
+  };
+}
 
 /**
  * Builds the app. The caller owns `db` and closes it after `app.close()`.
@@ -40,14 +59,15 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
  * const app = await buildApp({ config, db, logger });
  * const res = await app.inject({ method: 'GET', url: '/api/items/' });
  */
-export async function buildApp({ config, db, logger }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ config, db, logger, readiness = new Readiness() }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     rewriteUrl: rewriteFormatSuffix,
-    requestIdHeader: 'x-request-id',
+    // genReqId alone reads X-Request-ID: with requestIdHeader set, Fastify would take any value as is.
+    requestIdHeader: false,
     requestIdLogLabel: 'reqId',
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -55,7 +75,9 @@ export async function buildApp({ config, db, logger }: AppDependencies): Promise
     },
     // Keep idle connections open longer than the ALB's 60 s idle timeout, or the ALB reuses a socket
     // Node already closed and answers 502 (FIELD_NOTES F1; AWS ALB docs, "Connection idle timeout").
-    keepAliveTimeout: 72_000,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    http: httpServerOptions(config),
     // Fastify 5 default router options; kept explicit: /api/items and /api/items/ are different URLs.
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     // Errors before routing (bad percent-encoding, oversized headers, timeouts) as JSON `{"detail"}` too.
@@ -67,11 +89,15 @@ export async function buildApp({ config, db, logger }: AppDependencies): Promise
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
 
+  await registerSecurity(app, config);
+  const metrics = createMetrics(db);
+  app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   registerRequestLogging(app, { bodyMax: config.logBodyMax });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    if (readiness.closing) reply.header('connection', 'close');
     return payload;
   });
 
@@ -83,6 +109,7 @@ export async function buildApp({ config, db, logger }: AppDependencies): Promise
   });
   await app.register(trailingSlashRoutes);
   await app.register(healthRoutes);
+  await app.register(opsRoutes, { db, readiness, metrics });
   app.get('/admin/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/', 302));
   return app;
 }

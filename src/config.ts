@@ -40,7 +40,62 @@ export interface Config {
   readonly bodyLimit: number;
   /** Trust `X-Forwarded-*` from the load balancer. `TRUST_PROXY`, default `true` (the service sits behind an ALB). */
   readonly trustProxy: boolean;
+  /** HTTP worker processes (node:cluster), gunicorn's `--workers`. `WEB_CONCURRENCY`, default 1 (no cluster). */
+  readonly webConcurrency: number;
+  /**
+   * Milliseconds the server keeps serving after SIGTERM while `/readyz` already answers 503, so the
+   * load balancer stops routing here first (FIELD_NOTES F2). SIGINT (Ctrl-C) skips it.
+   * `SHUTDOWN_DRAIN_MS`, default 5000.
+   */
+  readonly shutdownDrainMs: number;
+  /**
+   * Milliseconds from the signal to a forced exit (code 1) if closing hangs; keep it below ECS
+   * `stopTimeout` (30 s by default), after which the task takes SIGKILL. `SHUTDOWN_TIMEOUT`, default 25000.
+   */
+  readonly shutdownTimeoutMs: number;
+  /**
+   * Idle keep-alive socket lifetime in ms; must exceed the ALB idle timeout (60 s) or the ALB reuses
+   * a socket Node already closed and answers 502 (FIELD_NOTES F1). `KEEP_ALIVE_TIMEOUT_MS`, default 72000.
+   */
+  readonly keepAliveTimeoutMs: number;
+  /** Longest wait for a request's complete headers, ms; above keep-alive (F1). `HEADERS_TIMEOUT_MS`, default keep-alive + 1000. */
+  readonly headersTimeoutMs: number;
+  /** Longest wait for a whole request (headers and body), ms; 0 = no limit. `REQUEST_TIMEOUT_MS`, default 120000. */
+  readonly requestTimeoutMs: number;
+  /** Browser origins allowed by CORS (`https://app.example.com`), or `['*']`. `CORS_ORIGINS`, comma-separated, default none. */
+  readonly corsOrigins: readonly string[];
 }
+
+/**
+ * Every environment variable the service reads, with its default (as written in `.env.example`;
+ * empty when unset means "none") and meaning. `.env.example` and the README table list the same
+ * names (checked by `test/runtime/config.test.ts`).
+ */
+export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
+  { name: 'PORT', default: '8000', meaning: 'TCP port' },
+  { name: 'HOST', default: '0.0.0.0', meaning: 'interface to bind' },
+  { name: 'DATABASE_URL', default: 'sqlite:///data/db.sqlite3', meaning: 'sqlite:///relative.sqlite3, sqlite:////absolute.sqlite3, or postgres://user:pass@host:5432/db' },
+  { name: 'DB_HOST', default: '', meaning: 'without DATABASE_URL: PostgreSQL host (selects PostgreSQL)' },
+  { name: 'DB_PORT', default: '5432', meaning: 'with DB_HOST: PostgreSQL port' },
+  { name: 'DB_NAME', default: 'postgres', meaning: 'with DB_HOST: database name' },
+  { name: 'DB_USER', default: 'postgres', meaning: 'with DB_HOST: user' },
+  { name: 'DB_PASSWORD', default: '', meaning: 'with DB_HOST: password' },
+  { name: 'DB_POOL_MAX', default: '10', meaning: 'PostgreSQL: most connections per process (tasks x workers x this must fit max_connections)' },
+  { name: 'DB_CONNECTION_TIMEOUT_MS', default: '2000', meaning: 'PostgreSQL: wait for a free connection before answering 503' },
+  { name: 'DB_STATEMENT_TIMEOUT_MS', default: '5000', meaning: 'PostgreSQL: statement_timeout on every connection' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug (adds bodies), trace, silent' },
+  { name: 'LOG_DIR', default: 'logs', meaning: 'folder of api_server.log; empty turns the file off' },
+  { name: 'LOG_BODY_MAX', default: '2048', meaning: 'at debug, bodies are cut to this many characters' },
+  { name: 'BODY_LIMIT', default: '1048576', meaning: 'largest request body in bytes; larger gets 413' },
+  { name: 'TRUST_PROXY', default: 'true', meaning: 'trust X-Forwarded-* (the service runs behind an ALB)' },
+  { name: 'WEB_CONCURRENCY', default: '1', meaning: 'worker processes (node:cluster); 1 runs a single process' },
+  { name: 'SHUTDOWN_DRAIN_MS', default: '5000', meaning: 'after SIGTERM, keep serving this long with /readyz at 503 before closing (SIGINT skips it)' },
+  { name: 'SHUTDOWN_TIMEOUT', default: '25000', meaning: 'ms from the signal until a hung shutdown is forced (exit 1); below ECS stopTimeout' },
+  { name: 'KEEP_ALIVE_TIMEOUT_MS', default: '72000', meaning: 'idle keep-alive socket lifetime; keep above the ALB idle timeout (60 s)' },
+  { name: 'HEADERS_TIMEOUT_MS', default: '73000', meaning: 'longest wait for complete request headers (default keep-alive + 1000); above keep-alive' },
+  { name: 'REQUEST_TIMEOUT_MS', default: '120000', meaning: 'longest wait for a whole request from the client; 0 = no limit' },
+  { name: 'CORS_ORIGINS', default: '', meaning: 'comma-separated browser origins allowed by CORS (https://app.example.com), or *' },
+];
 
 /** A configuration value that cannot be used; `message` names the variable. */
 export class ConfigError extends Error {
@@ -65,6 +120,29 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${name}=${JSON.stringify(env[name])} is not a boolean (true/false)`);
+}
+
+/**
+ * Reads `CORS_ORIGINS`: comma-separated origins as browsers send them in `Origin`
+ * (`scheme://host[:port]`, no path, no trailing slash), or `*` for any.
+ *
+ * @throws {ConfigError} on an entry that is not an origin.
+ */
+function origins(env: Env, name: string): string[] {
+  const list = (env[name] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`${name} entry ${JSON.stringify(origin)} is not an origin like https://app.example.com (no path, no trailing slash)`);
+    }
+  }
+  return list.includes('*') ? ['*'] : list;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -123,6 +201,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is not one of ${LOG_LEVELS.join(', ')}`);
   }
+  const keepAliveTimeoutMs = integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000);
+  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', keepAliveTimeoutMs + 1000, 1, 3_601_000);
+  if (headersTimeoutMs <= keepAliveTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS=${headersTimeoutMs} must be above KEEP_ALIVE_TIMEOUT_MS=${keepAliveTimeoutMs}`);
+  }
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', Math.max(120_000, headersTimeoutMs), 0, 3_601_000);
+  // Node's http.createServer refuses a headersTimeout above a non-zero requestTimeout (ERR_OUT_OF_RANGE).
+  if (requestTimeoutMs !== 0 && requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError(`REQUEST_TIMEOUT_MS=${requestTimeoutMs} must be 0 or at least HEADERS_TIMEOUT_MS=${headersTimeoutMs}`);
+  }
+  const shutdownDrainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000);
+  const shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT', 25_000, 1, 3_600_000);
+  if (shutdownTimeoutMs <= shutdownDrainMs) {
+    throw new ConfigError(`SHUTDOWN_TIMEOUT=${shutdownTimeoutMs} must be above SHUTDOWN_DRAIN_MS=${shutdownDrainMs}`);
+  }
   return Object.freeze({
     port: integer(env, 'PORT', 8000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -132,5 +225,12 @@ export function loadConfig(env: Env = process.env): Config {
     logBodyMax: integer(env, 'LOG_BODY_MAX', 2048, 0, 1_048_576),
     bodyLimit: integer(env, 'BODY_LIMIT', 1_048_576, 1024, 104_857_600),
     trustProxy: boolean(env, 'TRUST_PROXY', true),
+    webConcurrency: integer(env, 'WEB_CONCURRENCY', 1, 1, 64),
+    shutdownDrainMs,
+    shutdownTimeoutMs,
+    keepAliveTimeoutMs,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    corsOrigins: Object.freeze(origins(env, 'CORS_ORIGINS')),
   });
 }

@@ -1,14 +1,24 @@
 /**
- * Process entry: reads the configuration, migrates, listens, and stops cleanly on SIGTERM/SIGINT
- * (in-flight requests finish, the database closes, logs are flushed, exit code 0).
+ * Process entry (`node dist/server.js`): reads and validates the configuration (a bad value: one
+ * line on stderr naming the variable, exit 1), applies pending migrations once, then serves, in
+ * this process when `WEB_CONCURRENCY` is 1, or in that many cluster workers (`runtime/cluster.ts`).
+ * Serving processes stop gracefully on SIGTERM/SIGINT (`runtime/shutdown.ts`).
+ *
+ * SQLite with several workers means several connections on one WAL-mode file: reads run in
+ * parallel, writes take turns, each waiting up to the 5 s busy timeout for the lock (FIELD_NOTES F8).
  *
  * @module
  */
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { createLogger } from './logging/logger.js';
+import { createLogger, type LogSinks } from './logging/logger.js';
+import { runPrimary } from './runtime/cluster.js';
+import { Readiness } from './runtime/readiness.js';
+import { gracefulShutdown, onShutdownSignal } from './runtime/shutdown.js';
 
 function readConfig(): Config {
   try {
@@ -22,43 +32,73 @@ function readConfig(): Config {
   }
 }
 
+/** Logs the failure to both sinks, waits until it is written (FIELD_NOTES F3), and exits 1. */
+async function failStartup(sinks: LogSinks, error: unknown, db?: Db): Promise<never> {
+  sinks.logger.fatal({ err: error }, 'start-up failed');
+  await db?.destroy().catch(() => {});
+  await sinks.end();
+  process.exit(1);
+}
+
+async function migrate(db: Db, logger: Logger): Promise<void> {
+  const applied = await migrateToLatest(db.kysely);
+  if (applied.length) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrations applied');
+}
+
+/** Serves HTTP in this process until a shutdown signal. Migrates first unless a primary already did. */
+async function serve(config: Config, sinks: LogSinks, options: { migrate: boolean }): Promise<void> {
+  const { logger } = sinks;
+  const readiness = new Readiness();
+  let shutdown: ((signal: string) => Promise<void>) | undefined;
+  let pendingSignal: string | undefined;
+  // A signal during start-up is honoured once the app exists.
+  onShutdownSignal((signal) => (shutdown ? shutdown(signal) : (pendingSignal ??= signal)));
+  // Opened inside the try: a database that cannot be opened (an SQLite path that cannot be
+  // created) is a start-up failure, logged to both sinks before exit 1 (FIELD_NOTES F3).
+  let db: Db | undefined;
+  try {
+    db = createDb(config.database);
+    if (options.migrate) await migrate(db, logger);
+    const app = await buildApp({ config, db, logger, readiness });
+    shutdown = gracefulShutdown({
+      app,
+      db,
+      logger,
+      flush: sinks.flush,
+      endLogs: () => sinks.end(),
+      readiness,
+      drainMs: config.shutdownDrainMs,
+      timeoutMs: config.shutdownTimeoutMs,
+    });
+    await app.listen({ port: config.port, host: config.host });
+    logger.info({ port: config.port, host: config.host, database: config.database.client }, 'listening');
+    if (pendingSignal) void shutdown(pendingSignal);
+  } catch (error) {
+    await failStartup(sinks, error, db);
+  }
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const sinks = createLogger({ level: config.logLevel, logDir: config.logDir });
-  const { logger } = sinks;
-  // Opened inside the try below: a database that cannot be opened (an SQLite path that cannot be
-  // created) is a start-up failure, logged to both sinks before exit 1 (FIELD_NOTES F3).
+  if (cluster.isWorker) return serve(config, sinks, { migrate: false });
+  if (config.webConcurrency === 1) return serve(config, sinks, { migrate: true });
+
   let db: Db | undefined;
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
-
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutdown started');
-    try {
-      await app?.close();
-      await db?.destroy();
-      logger.info('server closed');
-    } catch (error) {
-      logger.error({ err: error }, 'error during shutdown');
-    }
-    sinks.flush();
-    process.exit(0);
-  };
-  process.once('SIGTERM', (signal) => void stop(signal));
-  process.once('SIGINT', (signal) => void stop(signal));
-
   try {
     db = createDb(config.database);
-    const applied = await migrateToLatest(db.kysely);
-    if (applied.length) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrations applied');
-    app = await buildApp({ config, db, logger });
-    await app.listen({ port: config.port, host: config.host });
-    logger.info({ port: config.port, host: config.host, database: config.database.client }, 'listening');
+    await migrate(db, sinks.logger);
+    await db.destroy();
   } catch (error) {
-    logger.fatal({ err: error }, 'start-up failed');
-    sinks.flush();
-    await db?.destroy().catch(() => {});
-    process.exit(1);
+    await failStartup(sinks, error, db);
   }
+  if (config.database.client === 'sqlite') {
+    sinks.logger.info(
+      { workers: config.webConcurrency, filename: config.database.filename },
+      'SQLite shared by several workers: one connection each on a WAL file, writes take turns',
+    );
+  }
+  runPrimary({ workers: config.webConcurrency, logger: sinks.logger, sinks, shutdownTimeoutMs: config.shutdownTimeoutMs });
 }
 
 void main();

@@ -42,7 +42,9 @@ export function lastQueryValue(request: FastifyRequest, name: string): string | 
 async function render(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   const { allow, viewName } = request.routeOptions.config;
   if (allow) reply.header('allow', allow);
-  reply.header('vary', 'Accept');
+  // Appended, not replaced: CORS may already vary the response on Origin.
+  const vary = reply.getHeader('vary');
+  reply.header('vary', vary ? `${String(vary)}, Accept` : 'Accept');
   const renderer = request.renderer;
   if (!renderer || typeof payload !== 'string' || !String(reply.getHeader('content-type')).startsWith('application/json')) {
     return payload;

@@ -21,6 +21,12 @@ export interface LogSinks {
   readonly filePath: string | undefined;
   /** Writes out everything buffered, synchronously. Call before the process exits. */
   flush(): void;
+  /**
+   * Writes out everything, including a write already in flight (which {@link flush} cannot wait
+   * for, so `process.exit()` right after it can lose the last line), then closes the sinks.
+   * Resolves within `timeoutMs`. Nothing may be logged afterwards: call it last before exiting.
+   */
+  end(timeoutMs?: number): Promise<void>;
 }
 
 export interface LoggerOptions {
@@ -88,6 +94,21 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
           // not open yet, or the disk refused: nothing more can be done synchronously
         }
       }
+    },
+    async end(timeoutMs = 2000) {
+      const ended = [file, stdout].map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            if (!stream) return resolve();
+            stream.once('close', () => resolve());
+            stream.once('error', () => resolve());
+            stream.end();
+          }),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.all(ended), timeout]);
+      clearTimeout(timer);
     },
   };
 }

@@ -55,7 +55,7 @@ function assertRequestLog(lines: Line[], n: number, sink: string) {
   const requestIds = requests.map((l) => l.reqId as string);
   assert.equal(new Set(requestIds).size, n, `${sink}: distinct request ids`);
   assert.deepEqual(new Set(responses.map((l) => l.reqId)), new Set(requestIds), `${sink}: every request has its response`);
-  assert.deepEqual(lines.slice(-2).map((l) => l.msg), ['shutdown started', 'server closed'], `${sink}: last lines`);
+  assert.deepEqual(lines.slice(-3).map((l) => l.msg), ['shutdown started', 'closing server', 'server closed'], `${sink}: last lines`);
   assert.equal(lines.filter((l) => l.msg === 'request body' || l.msg === 'response body').length, 0, `${sink}: no bodies at info`);
 }
 

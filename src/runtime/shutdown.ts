@@ -1,0 +1,80 @@
+/**
+ * Graceful shutdown of one serving process (FIELD_NOTES F2, F3), on SIGTERM or SIGINT:
+ *
+ * 1. `/readyz` turns 503 ("shutdown started" is logged);
+ * 2. after SIGTERM only, the server keeps serving for `drainMs`, so the load balancer finishes
+ *    deregistering the task before the listener closes (SIGINT, a Ctrl-C at a terminal, skips this);
+ * 3. `app.close()`: the listener closes, idle keep-alive sockets are closed, requests arriving on
+ *    busy sockets get Fastify's 503 with `Connection: close`, in-flight requests complete, and
+ *    their responses carry `Connection: close` too (see {@link Readiness.closing});
+ * 4. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
+ *
+ * If it all takes longer than `timeoutMs` from the signal, the process logs "shutdown timed out",
+ * flushes and exits 1. A second signal during shutdown is ignored.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+import type { Readiness } from './readiness.js';
+
+/** The signals that start a graceful shutdown. */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export interface ShutdownOptions {
+  app: FastifyInstance;
+  db: Db;
+  logger: Logger;
+  /** Writes out buffered log lines synchronously (used when the shutdown is forced). */
+  flush(): void;
+  /** Writes out every log line and closes the sinks (`LogSinks.end`). */
+  endLogs(): Promise<void>;
+  readiness: Readiness;
+  /** Serving time after SIGTERM before closing, in ms. */
+  drainMs: number;
+  /** From the signal to a forced exit 1, in ms. */
+  timeoutMs: number;
+  /** Ends the process; `process.exit` unless a test replaces it. */
+  exit?: (code: number) => void;
+}
+
+/**
+ * Runs the shutdown sequence once; later calls return the same promise.
+ * @returns a function to call with the signal name.
+ */
+export function gracefulShutdown(options: ShutdownOptions): (signal: string) => Promise<void> {
+  const { app, db, logger, flush, endLogs, readiness, drainMs, timeoutMs, exit = (code) => process.exit(code) } = options;
+  let running: Promise<void> | undefined;
+  const run = async (signal: string) => {
+    readiness.beginShutdown();
+    const drain = signal === 'SIGTERM' ? drainMs : 0;
+    logger.info({ signal, drainMs: drain, timeoutMs }, 'shutdown started');
+    const force = setTimeout(() => {
+      logger.error({ signal, timeoutMs }, 'shutdown timed out; exiting');
+      flush();
+      exit(1);
+    }, timeoutMs);
+    let code = 0;
+    try {
+      if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
+      logger.info('closing server');
+      readiness.beginClosing();
+      await app.close();
+      await db.destroy();
+      logger.info('server closed');
+    } catch (error) {
+      code = 1;
+      logger.error({ err: error }, 'error during shutdown');
+    }
+    clearTimeout(force);
+    await endLogs();
+    exit(code);
+  };
+  return (signal) => (running ??= run(signal));
+}
+
+/** Calls `onSignal` on the first SIGTERM or SIGINT and keeps listening, so repeats are absorbed. */
+export function onShutdownSignal(onSignal: (signal: string) => unknown): void {
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, () => void onSignal(signal));
+}

@@ -1,0 +1,92 @@
+/**
+ * The process model (issue 4 item 3): `WEB_CONCURRENCY` workers under a primary that migrates once,
+ * replaces a worker that dies (and logs it), aggregates `/metrics`, relays SIGTERM and exits 0.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { scratchDir } from '../helpers/app.js';
+import { jsonLines, waitFor } from '../helpers/raw-http.js';
+import { PROJECT_ROOT, startServerProcess } from '../helpers/server.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('WEB_CONCURRENCY workers', () => {
+  it('replaces a killed worker, logs it, aggregates metrics, and exits 0 on SIGTERM', async (t) => {
+    const dir = scratchDir(t);
+    const server = await startServerProcess({
+      DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
+      LOG_DIR: dir,
+      WEB_CONCURRENCY: '2',
+      SHUTDOWN_DRAIN_MS: '0',
+    });
+    t.after(() => server.child.kill('SIGKILL'));
+    const lines = () => jsonLines(server.output());
+    const listening = () => lines().filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number);
+    await waitFor(() => listening().length === 2, 'two workers listening');
+    assert.equal(lines().filter((l) => l.msg === 'migrations applied').length, 1, 'migrated once, by the primary');
+    const [victim, survivor] = listening() as [number, number];
+    assert.notEqual(victim, server.child.pid);
+
+    process.kill(victim, 'SIGKILL');
+    await waitFor(() => listening().length === 3, 'a replacement worker listening');
+    const died = lines().find((l) => l.msg === 'worker died; replacing it');
+    assert.equal(died?.level, 'error');
+    assert.equal(died?.workerPid, victim);
+    assert.equal(died?.signal, 'SIGKILL');
+    assert.equal(died?.pid, server.child.pid, 'logged by the primary');
+
+    // Writes and reads across workers; every request counted once in the aggregated metrics.
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${server.baseUrl}/api/items/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ product: `Item ${i}`, price: i }),
+      });
+      assert.equal(response.status, 201);
+    }
+    const items = (await (await fetch(`${server.baseUrl}/api/items/`)).json()) as unknown[];
+    assert.equal(items.length, 6);
+    const servedBy = new Set(lines().filter((l) => l.msg === 'response' && l.method === 'POST').map((l) => l.pid));
+    assert.equal(servedBy.size, 2, 'both workers served requests');
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    assert.match(metrics, /^http_requests_total\{method="POST",route="\/api\/items\/",status_code="201"\} 6$/m);
+
+    const replacement = listening()[2]!;
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    for (const pid of [survivor, replacement]) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
+    const exited = lines().filter((l) => l.msg === 'worker exited');
+    assert.deepEqual(exited.map((l) => l.exitCode), [0, 0]);
+    assert.equal(lines().at(-1)?.msg, 'primary exiting');
+  });
+
+  it('stops with exit code 1 when workers cannot boot (port taken), instead of forking forever', async (t) => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    t.after(() => blocker.close());
+    const { port } = blocker.address() as net.AddressInfo;
+    const dir = scratchDir(t);
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server.js')], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), WEB_CONCURRENCY: '2', LOG_DIR: '', DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 1, output);
+    assert.ok(jsonLines(output).some((l) => l.msg === 'worker failed to boot; stopping' && l.level === 'fatal'), output);
+  });
+});
