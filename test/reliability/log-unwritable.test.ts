@@ -61,7 +61,8 @@ async function serveThenStop(t: TestContext, logDir: string, n: number) {
     await response.arrayBuffer();
   }
   run.child.kill('SIGTERM');
-  const exitCode = await run.closed;
+  // Bounded: a logger stuck on its failing file must fail this test, not hang it.
+  const exitCode = await Promise.race([run.closed, new Promise((resolve) => setTimeout(() => resolve('no exit within 15 s of SIGTERM'), 15_000).unref())]);
   assert.equal(exitCode, 0, `exit code; stderr: ${run.stderr()}`);
   return jsonLines(run.stdout());
 }
