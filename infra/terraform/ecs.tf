@@ -8,7 +8,7 @@ locals {
 
   # Where the image keeps Amazon RDS's CA bundle when db_tls_mode = "verify-full" (Node reads
   # NODE_EXTRA_CA_CERTS at start-up; a missing file only logs a warning).
-  rds_ca_bundle_path = "/etc/ssl/certs/rds-global-bundle.pem"
+  rds_ca_bundle_path = "/app/certs/rds-global-bundle.pem"
 
   # Probe run inside the container: node, because slim images have no curl or wget.
   container_health_command = [

