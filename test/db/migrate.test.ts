@@ -36,7 +36,7 @@ async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> 
   }
 }
 
-const APPLIED_ALL = 'Applying 0001_create_item... OK\nApplying 0002_product_trigram_index... OK\n';
+const APPLIED_ALL = 'Applying 0001_create_item... OK\nApplying 0002_product_trigram_index... OK\nApplying 0003_product_index... OK\n';
 
 describe('migrations on PostgreSQL', () => {
   it('npm run migrate creates the replaced service\'s table and the trigram index, then has nothing to do', async (t) => {
@@ -77,7 +77,7 @@ describe('migrations on PostgreSQL', () => {
     assert.deepEqual(outputs.sort(), ['No migrations to apply.\n', 'No migrations to apply.\n', APPLIED_ALL].sort());
     await withClient(async (client) => {
       const { rows } = await client.query(`select name from ${schema}.kysely_migration order by name`);
-      assert.deepEqual(rows.map((r) => r.name), ['0001_create_item', '0002_product_trigram_index']);
+      assert.deepEqual(rows.map((r) => r.name), ['0001_create_item', '0002_product_trigram_index', '0003_product_index']);
     });
   });
 });

@@ -1,0 +1,133 @@
+/**
+ * The two ceilings the service is measured against (issue 8):
+ *
+ * - {@link startHttpCeiling}: a bare `node:http` server answering a constant small JSON item, in its
+ *   own process, driven by the same load tool and settings as the service. Nothing built on Node
+ *   can answer faster on this machine, so the service's requests/s are reported as a ratio to it.
+ * - {@link runPgbench}: PostgreSQL alone running the retrieve query (`SELECT id, product, price …
+ *   WHERE id = $1`, a random seeded id), prepared (`-M prepared`), 32 clients, 2 threads, on the
+ *   scratch schema's table: what the database can do without any HTTP in front.
+ *
+ * @module
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LoadResult, LoadSettings } from './load.js';
+
+/** The constant body: the shape and size of one item, as the retrieve scenario returns it. */
+const CEILING_BODY = '{"id":1234,"product":"Item 1234","price":45658}';
+
+const CEILING_SERVER = `
+const http = require('node:http');
+const body = Buffer.from(${JSON.stringify(CEILING_BODY)});
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 72000;
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+`;
+
+export interface CeilingServer {
+  child: ChildProcess;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the bare node:http server as `node -e …` and resolves once it listens. */
+export function startHttpCeiling(): Promise<CeilingServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', CEILING_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.once('error', reject);
+    child.stdout!.once('data', (chunk: Buffer) => {
+      const port = Number(String(chunk).trim());
+      resolve({
+        child,
+        baseUrl: `http://127.0.0.1:${port}`,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await exited;
+        },
+      });
+    });
+  });
+}
+
+/** Whether `pgbench` is on the PATH. */
+export function hasPgbench(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v pgbench'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+}
+
+/**
+ * Runs pgbench for `settings.duration` seconds against `databaseUrl` (a libpq URL) with
+ * `search_path` set to `schema` (through `PGOPTIONS`), picking ids from 1 to `maxId`.
+ * Latency percentiles come from pgbench's per-transaction log (`-l`, microseconds).
+ *
+ * @throws when pgbench fails or reports failed transactions.
+ */
+export function runPgbench(databaseUrl: string, schema: string, maxId: number, settings: LoadSettings): LoadResult {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-pgbench-'));
+  try {
+    const script = path.join(dir, 'retrieve.sql');
+    fs.writeFileSync(
+      script,
+      `\\set id random(1, ${maxId})\nSELECT id, product, price FROM myapi_item WHERE id = :id;\n`,
+    );
+    const output = execFileSync(
+      'pgbench',
+      [
+        '-n', // no vacuum of pgbench's own tables (there are none)
+        '-M', 'prepared',
+        '-c', String(settings.connections),
+        '-j', '2',
+        '-T', String(settings.duration),
+        '-f', script,
+        '-l', `--log-prefix=${path.join(dir, 'tx')}`,
+        databaseUrl,
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PGOPTIONS: `-c search_path=${schema}` },
+      },
+    );
+    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
+    const processed = /number of transactions actually processed: (\d+)/.exec(output);
+    const failed = /number of failed transactions: (\d+)/.exec(output);
+    if (!tps || !processed) throw new Error(`unexpected pgbench output:\n${output}`);
+    const times: number[] = [];
+    for (const file of fs.readdirSync(dir).filter((f) => f.startsWith('tx'))) {
+      for (const line of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
+        const fields = line.split(' ');
+        if (fields.length >= 3) times.push(Number(fields[2]) / 1000);
+      }
+    }
+    times.sort((a, b) => a - b);
+    return {
+      requests: Number(processed[1]),
+      rps: Number(tps[1]),
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
+      non2xx: 0,
+      socketErrors: failed ? Number(failed[1]) : 0,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The benchmark's result: one row per (scenario, backend, variant), printed as one table, checked
+ * against issue 8's targets, and written as JSON.
+ *
+ * @module
+ */
+import type { LoadResult } from './load.js';
+
+export interface Row {
+  scenario: string;
+  /** `sqlite`, `postgres`, or `-` for the node:http ceiling. */
+  backend: string;
+  /** The better of the runs (by requests/s). */
+  best: LoadResult;
+  /** Every measured run (warm-up excluded). */
+  runs: LoadResult[];
+  /** best.rps / node:http ceiling rps. */
+  ratio?: number;
+  /** VmRSS in MB after the runs: the process, then each cluster worker. Empty when not applicable. */
+  rssMb: number[];
+}
+
+/** A target of issue 8, evaluated. */
+export interface Verdict {
+  target: string;
+  value: string;
+  met: boolean | undefined;
+}
+
+function fmt(n: number | undefined, digits: number): string {
+  return n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
+}
+
+/** Errors of a run: non-2xx responses plus socket errors (connect, read, write, timeout). */
+export function errorsOf(r: LoadResult): number {
+  return r.non2xx + r.socketErrors;
+}
+
+/** The printed table, one line per row. */
+export function formatTable(rows: readonly Row[]): string {
+  const header = ['scenario', 'backend', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'RSS MB'];
+  const body = rows.map((r) => [
+    r.scenario,
+    r.backend,
+    fmt(r.best.rps, 0),
+    fmt(r.best.p50, 2),
+    fmt(r.best.p99, 2),
+    String(errorsOf(r.best)),
+    fmt(r.ratio, 2),
+    r.rssMb.length ? r.rssMb.map((m) => fmt(m, 0)).join('/') : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => line[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+/** Issue 8's targets, against the rows of one run. */
+export function verdicts(rows: readonly Row[]): Verdict[] {
+  const find = (scenario: string, backend: string) => rows.find((r) => r.scenario === scenario && r.backend === backend);
+  const out: Verdict[] = [];
+  const ratioTarget = (scenario: string, backend: string, min: number, maxP99?: number) => {
+    const row = find(scenario, backend);
+    if (!row) return;
+    const p99ok = maxP99 === undefined || row.best.p99 < maxP99;
+    out.push({
+      target: `${scenario} on ${backend}: ratio >= ${min}${maxP99 === undefined ? '' : `, p99 < ${maxP99} ms`}`,
+      value: `${fmt(row.ratio, 2)}${maxP99 === undefined ? '' : `, p99 ${fmt(row.best.p99, 2)} ms`}`,
+      met: row.ratio === undefined ? undefined : row.ratio >= min && p99ok,
+    });
+  };
+  for (const backend of ['postgres', 'sqlite']) {
+    ratioTarget('retrieve', backend, 0.5, 10);
+    ratioTarget('filter (exact)', backend, 0.4);
+    ratioTarget('list 100', backend, 0.2);
+    ratioTarget('create', backend, 0.2);
+  }
+  const service = rows.filter((r) => r.backend === 'sqlite' || r.backend === 'postgres');
+  const errors = service.reduce((n, r) => n + errorsOf(r.best), 0);
+  out.push({ target: 'zero errors in every service row', value: String(errors), met: errors === 0 });
+  const maxWorkerRss = Math.max(...service.flatMap((r) => (r.rssMb.length > 1 ? r.rssMb.slice(1) : r.rssMb)));
+  out.push({ target: 'RSS < 120 MB per worker', value: `max ${fmt(maxWorkerRss, 0)} MB`, met: maxWorkerRss < 120 });
+  for (const backend of ['sqlite', 'postgres']) {
+    const shipped = find('retrieve', backend);
+    const silent = find('retrieve LOG_LEVEL=silent', backend);
+    if (!shipped || !silent) continue;
+    const cost = 1 - shipped.best.rps / silent.best.rps;
+    out.push({
+      target: `logging cost on ${backend} (retrieve, info vs silent) <= 15%`,
+      value: `${fmt(cost * 100, 1)}%`,
+      met: cost <= 0.15,
+    });
+  }
+  return out;
+}
+
+/** Verdicts as printable lines. */
+export function formatVerdicts(list: readonly Verdict[]): string {
+  return list
+    .map((v) => `${v.met === undefined ? '?   ' : v.met ? 'met ' : 'MISS'}  ${v.target}: ${v.value}`)
+    .join('\n');
+}

@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: throughput and latency of the built service against the machine's ceilings
+ * (issue 8). See BENCHMARKS.md for how to read the output.
+ *
+ * 1. `npm run build`;
+ * 2. the node:http ceiling (scripts/bench/ceilings.ts), measured first and last, the better kept;
+ * 3. for each backend (SQLite file, then a fresh PostgreSQL schema, both removed after):
+ *    starts `node dist/server.js` logging as shipped (`LOG_LEVEL=info`, stdout to a drained pipe,
+ *    `LOG_DIR/api_server.log`), seeds 10,000 items (scenarios.ts), and runs every scenario from a
+ *    separate load process: 32 connections, a warm-up, then two timed runs, the better kept;
+ *    then retrieve again with `LOG_LEVEL=silent`, and on PostgreSQL with `WEB_CONCURRENCY=2` (when
+ *    the build has the cluster runtime) and pgbench's SELECT by id;
+ * 4. prints one table and the targets, and writes `bench-output/bench.json`.
+ *
+ * Environment (all optional): `BENCH_DURATION` seconds per timed run (default 10), `BENCH_WARMUP`
+ * seconds (default 3), `BENCH_LOAD=wrk|autocannon` (default wrk when installed),
+ * `BENCH_BACKENDS=sqlite,postgres`, `BENCH_SCENARIOS=retrieve,create,…` (names as in the table),
+ * `BENCH_CPU_PROF=1` (write a V8 CPU profile per server process into bench-output/profiles;
+ * summarise with `npm run bench:profile -- <file>`), `BENCH_DATABASE_URL` (PostgreSQL; default
+ * `TEST_DATABASE_URL`, then `postgres://root@127.0.0.1:5432/test`).
+ *
+ * @module
+ */
+import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { createDb } from '../../src/db/database.js';
+import { withSearchPath } from '../../test/helpers/backends.js';
+import { PROJECT_ROOT } from '../../test/helpers/server.js';
+import { hasPgbench, runPgbench, startHttpCeiling } from './ceilings.js';
+import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
+import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';
+import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
+import { readRssMb, startBenchServer, type BenchServer } from './server.js';
+
+const env = process.env;
+const DURATION = Number(env.BENCH_DURATION || 10);
+const WARMUP = Number(env.BENCH_WARMUP || 3);
+const CONNECTIONS = 32;
+const RUNS = 2;
+const TOOL = chooseLoadTool(env.BENCH_LOAD);
+const BACKENDS = (env.BENCH_BACKENDS || 'sqlite,postgres').split(',').map((s) => s.trim()) as ('sqlite' | 'postgres')[];
+const ONLY = env.BENCH_SCENARIOS ? new Set(env.BENCH_SCENARIOS.split(',').map((s) => s.trim())) : undefined;
+const CPU_PROF = env.BENCH_CPU_PROF === '1';
+const PG_URL = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
+const OUTPUT_DIR = path.join(PROJECT_ROOT, 'bench-output');
+const ENTRY = env.BENCH_SERVER ? path.resolve(env.BENCH_SERVER) : path.join(PROJECT_ROOT, 'dist/server.js');
+const CLUSTER_BUILD = path.join(path.dirname(ENTRY), 'runtime/cluster.js');
+
+const settings: LoadSettings = { connections: CONNECTIONS, duration: DURATION };
+const wanted = (name: string) => !ONLY || ONLY.has(name);
+
+/** A warm-up of {@link WARMUP} s, then {@link RUNS} timed runs; the better by requests/s first. */
+async function measure(baseUrl: string, spec: LoadSpec): Promise<{ best: LoadResult; runs: LoadResult[] }> {
+  if (WARMUP > 0) await runLoad(TOOL, baseUrl, spec, { ...settings, duration: WARMUP });
+  const runs: LoadResult[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await runLoad(TOOL, baseUrl, spec, settings));
+  const best = runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  return { best, runs };
+}
+
+function progress(row: Row): void {
+  const b = row.best;
+  console.log(
+    `  ${row.scenario.padEnd(32)} ${row.backend.padEnd(8)} ${b.rps.toFixed(0).padStart(7)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  errors ${errorsOf(b)}  RSS ${row.rssMb.map((m) => m.toFixed(0)).join('/')} MB`,
+  );
+}
+
+/** Sends one request of the scenario and checks status and item count, so the load measures the right thing. */
+async function check(baseUrl: string, scenario: Scenario): Promise<void> {
+  const { spec } = scenario;
+  const res = await fetch(baseUrl + spec.paths[0], {
+    method: spec.method,
+    ...(spec.body === undefined ? {} : { body: spec.body, headers: { 'content-type': 'application/json' } }),
+  });
+  const text = await res.text();
+  if (res.status !== scenario.status) throw new Error(`${scenario.name}: ${spec.method} ${spec.paths[0]} answered ${res.status}: ${text}`);
+  if (scenario.expectItems !== undefined) {
+    const items = JSON.parse(text) as unknown[];
+    if (items.length !== scenario.expectItems) {
+      throw new Error(`${scenario.name}: ${spec.paths[0]} returned ${items.length} items, expected ${scenario.expectItems}`);
+    }
+  }
+}
+
+/** Inserts the {@link ITEMS} seeded rows (ids 1…10,000 in a fresh table), 500 per statement. */
+async function seed(databaseUrl: string, client: 'sqlite' | 'postgres'): Promise<void> {
+  const db = createDb(loadConfig({ DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '600000' }).database);
+  try {
+    for (let start = 1; start <= ITEMS; start += 500) {
+      const rows = Array.from({ length: Math.min(500, ITEMS - start + 1) }, (_, i) => seededItem(start + i));
+      await db.kysely.insertInto('myapi_item').values(rows).execute();
+    }
+    const { count, max } = await db.kysely
+      .selectFrom('myapi_item')
+      .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.max('id').as('max')])
+      .executeTakeFirstOrThrow();
+    if (Number(count) !== ITEMS || Number(max) !== ITEMS) throw new Error(`seeded ${count} rows up to id ${max}, expected ids 1…${ITEMS}`);
+    await sql`analyze`.execute(db.kysely);
+    if (client === 'sqlite') await sql`pragma wal_checkpoint(truncate)`.execute(db.kysely);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function profileDir(label: string): string | undefined {
+  if (!CPU_PROF) return undefined;
+  const dir = path.join(OUTPUT_DIR, 'profiles', label);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+async function withServer<T>(
+  label: string,
+  serverEnv: Record<string, string>,
+  body: (server: BenchServer) => Promise<T>,
+): Promise<T> {
+  const server = await startBenchServer({ env: serverEnv, cpuProfileDir: profileDir(label), entry: ENTRY });
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measureScenario(server: BenchServer, backend: string, scenario: Scenario, name = scenario.name): Promise<Row> {
+  await check(server.baseUrl, scenario);
+  const { best, runs } = await measure(server.baseUrl, scenario.spec);
+  const row: Row = { scenario: name, backend, best, runs, rssMb: server.rssMb() };
+  progress(row);
+  return row;
+}
+
+async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promise<void> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-bench-'));
+  const logDir = path.join(scratch, 'logs');
+  let schema: string | undefined;
+  let databaseUrl: string;
+  if (backend === 'sqlite') {
+    databaseUrl = `sqlite:///${path.join(scratch, 'db.sqlite3')}`;
+  } else {
+    schema = `itemstore_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+    await admin.connect();
+    try {
+      // In public, so dropping the scratch schema cannot take the extension with it.
+      await admin.query('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public');
+      await admin.query(`CREATE SCHEMA ${schema}`);
+    } finally {
+      await admin.end();
+    }
+    databaseUrl = withSearchPath(PG_URL, schema);
+  }
+  // No drain delay on SIGTERM: nothing routes here but the benchmark, and it has finished.
+  const base = { DATABASE_URL: databaseUrl, LOG_DIR: logDir, LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '0' };
+  const retrieve = SCENARIOS.find((s) => s.name === 'retrieve')!;
+  try {
+    console.log(`\n${backend}: ${databaseUrl}`);
+    await withServer(`${backend}-shipped`, base, async (server) => {
+      await seed(databaseUrl, backend); // the server has migrated the empty database
+      for (const scenario of SCENARIOS) {
+        if (wanted(scenario.name)) rows.push(await measureScenario(server, backend, scenario));
+      }
+      const logBytes = fs.existsSync(path.join(logDir, 'api_server.log')) ? fs.statSync(path.join(logDir, 'api_server.log')).size : 0;
+      console.log(`  (logs: ${(server.outputBytes() / 1e6).toFixed(1)} MB to stdout, ${(logBytes / 1e6).toFixed(1)} MB to api_server.log)`);
+    });
+    const silent = 'retrieve LOG_LEVEL=silent';
+    if (wanted(silent)) {
+      await withServer(`${backend}-silent`, { ...base, LOG_LEVEL: 'silent' }, async (server) => {
+        rows.push(await measureScenario(server, backend, retrieve, silent));
+      });
+    }
+    const cluster = 'retrieve WEB_CONCURRENCY=2';
+    if (backend === 'postgres' && wanted(cluster)) {
+      if (fs.existsSync(CLUSTER_BUILD)) {
+        await withServer(`${backend}-cluster`, { ...base, WEB_CONCURRENCY: '2' }, async (server) => {
+          rows.push(await measureScenario(server, backend, retrieve, cluster));
+        });
+      } else {
+        console.log(`  ${cluster}: skipped, this build has no cluster runtime (${path.relative(PROJECT_ROOT, CLUSTER_BUILD)})`);
+      }
+    }
+    const pgbench = 'pgbench SELECT by id';
+    if (backend === 'postgres' && wanted(pgbench)) {
+      if (hasPgbench()) {
+        const runs: LoadResult[] = [];
+        for (let i = 0; i < RUNS; i++) runs.push(runPgbench(PG_URL, schema!, ITEMS, settings));
+        const row: Row = { scenario: pgbench, backend, best: runs.reduce((a, b) => (b.rps > a.rps ? b : a)), runs, rssMb: [] };
+        progress(row);
+        rows.push(row);
+      } else {
+        console.log(`  ${pgbench}: skipped, pgbench is not installed`);
+      }
+    }
+  } finally {
+    if (schema) {
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function measureCeiling(): Promise<Row> {
+  const ceiling = await startHttpCeiling();
+  try {
+    const { best, runs } = await measure(ceiling.baseUrl, { method: 'GET', paths: ['/'] });
+    const row: Row = { scenario: 'node:http ceiling', backend: '-', best, runs, rssMb: [readRssMb(ceiling.child.pid!)] };
+    progress(row);
+    return row;
+  } finally {
+    await ceiling.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  if (env.BENCH_NO_BUILD !== '1') {
+    console.log(`building…`);
+    execSync('npm run build', { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  }
+  console.log(
+    `load: ${TOOL}, ${CONNECTIONS} connections, warm-up ${WARMUP} s, ${RUNS} runs of ${DURATION} s (better kept); ` +
+      `${os.cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const rows: Row[] = [];
+  const ceilings = env.BENCH_CEILING === '0' ? [] : [await measureCeiling()];
+  for (const backend of BACKENDS) await benchBackend(backend, rows);
+  if (env.BENCH_CEILING !== '0') ceilings.push(await measureCeiling());
+  const ceiling = ceilings.length ? ceilings.reduce((a, b) => (b.best.rps > a.best.rps ? b : a)) : undefined;
+  if (ceiling) {
+    ceiling.runs = ceilings.flatMap((c) => c.runs);
+    for (const row of [ceiling, ...rows]) row.ratio = row.best.rps / ceiling.best.rps;
+  }
+  const all = ceiling ? [ceiling, ...rows] : rows;
+  const loadAfter = os.loadavg();
+
+  console.log(`\n${formatTable(all)}\n`);
+  const checks = verdicts(all);
+  console.log(`${formatVerdicts(checks)}\n`);
+  console.log(`load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
+
+  fs.mkdirSync(OUTPUT_DIR, { recursive: true });
+  const out = path.join(OUTPUT_DIR, 'bench.json');
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        startedAt: startedAt.toISOString(),
+        machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadBefore, loadAfter },
+        settings: { tool: TOOL, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION, runs: RUNS, items: ITEMS },
+        rows: all.map((r) => ({ ...r, errors: errorsOf(r.best) })),
+        targets: checks,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
