@@ -16,6 +16,7 @@ import { apiRootRoutes } from './http/api-root.routes.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { rewriteFormatSuffix, trailingSlashRoutes } from './http/drf-urls.js';
 import { registerDrfViewHooks } from './http/drf-view.js';
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerRequestLogging } from './http/request-logging.js';
@@ -80,6 +81,9 @@ export async function buildApp({ config, db, logger, readiness = new Readiness()
     http: httpServerOptions(config),
     // Fastify 5 default router options; kept explicit: /api/items and /api/items/ are different URLs.
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+    // Errors before routing (bad percent-encoding, oversized headers, timeouts) as JSON `{"detail"}` too.
+    frameworkErrors,
+    clientErrorHandler,
   });
   // DRF answered 405 (not 404) to methods such as PROPFIND; Fastify only routes the ones it knows.
   for (const method of http.METHODS) {

@@ -105,6 +105,11 @@ export function createDb(config: DatabaseConfig): Db {
   // An idle client losing its server (restart, failover) emits 'error' on the pool; without a
   // listener that would crash the process. The next query opens a fresh connection.
   pool.on('error', () => {});
+  // A client checked out for a query has no pool listener (pg-pool removes its idle listener on
+  // checkout), and pg emits 'error' on it when its connection drops mid-query: unhandled, that
+  // crashed the process (issue 7, database outage test). The query itself still rejects with the
+  // error (→ 503), and pg-pool discards the dead client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let destroyed = false;
   return {

@@ -20,8 +20,10 @@ function bodyText(body: unknown): string | undefined {
   if (Buffer.isBuffer(body)) return body.toString('utf8');
   try {
     return JSON.stringify(body);
-  } catch {
-    return String(body);
+  } catch (error) {
+    // Not String(body): on a deeply nested array it recurses just as far and throws again, which
+    // turned a 400 into a 500 at debug level (issue 7, hostile input test).
+    return `[body not serializable: ${(error as Error).message}]`;
   }
 }
 

@@ -61,12 +61,26 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
   let filePath: string | undefined;
   if (logDir !== '') {
     filePath = path.resolve(logDir, LOG_FILE_NAME);
+    let reported = false;
     const fileProblem = (err: unknown) => {
-      if (file) streams.remove(fileId);
+      // Removed by identity: multistream keeps its entries sorted with the newest first, so a
+      // position-based id had removed stdout and kept the failing file, whose every write then
+      // failed again and logged again, without end (issue 7: /dev/full as the log file ran out of memory).
+      const entry = streams.streams.find((s) => s.stream === file) as { id?: number } | undefined;
+      if (entry?.id !== undefined) streams.remove(entry.id);
+      // Closed, so its descriptor and pending buffer don't keep the process alive.
+      const broken = file;
       file = undefined;
+      try {
+        broken?.destroy();
+      } catch {
+        // already closed
+      }
+      // Said once: a broken stream may emit 'error' again (a later write, the final flush).
+      if (reported) return;
+      reported = true;
       logger.error({ err, path: filePath }, 'log file unwritable; logging to stdout only');
     };
-    let fileId = -1;
     try {
       fs.mkdirSync(path.dirname(filePath), { recursive: true });
       // Opened here, synchronously: a destination given a path opens it asynchronously, and a
@@ -76,8 +90,6 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false });
       file.on('error', fileProblem);
       streams.add({ level: 'trace', stream: file });
-      // multistream gives each added stream an `id` (pino lib/multistream.js), which remove() takes.
-      fileId = (streams.streams.at(-1) as { id?: number } | undefined)?.id ?? -1;
     } catch (err) {
       fileProblem(err);
     }
