@@ -19,7 +19,7 @@ export interface LoggedApp {
   db: Db;
   baseUrl: string;
   /** Flushes the logger and returns the log file's text (JSON lines). */
-  logText(): string;
+  logText(): Promise<string>;
 }
 
 /**
