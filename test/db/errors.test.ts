@@ -46,9 +46,9 @@ describe('database errors over HTTP', () => {
     }
     const health = await fetch(`${app.baseUrl}/healthz`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(health.status, 200);
-    const errors = errorLines(app.logText());
+    const errors = errorLines((await app.logText()));
     assert.ok(errors.some((e) => JSON.stringify(e.err).includes('ECONNREFUSED')), 'the log carries ECONNREFUSED');
-    assert.doesNotMatch(app.logText(), new RegExp(SECRET));
+    assert.doesNotMatch((await app.logText()), new RegExp(SECRET));
   });
 
   it('a statement that outlives DB_STATEMENT_TIMEOUT_MS is cancelled: 503, logged with SQLSTATE 57014, then recovers', async (t) => {
@@ -68,7 +68,7 @@ describe('database errors over HTTP', () => {
     assert.equal(res.headers.get('retry-after'), '1');
     assert.deepEqual(JSON.parse(text), { detail: 'Database unavailable.' });
     assertNothingLeaks(text);
-    const logged = errorLines(app.logText()).find((e) => e.err?.code === '57014');
+    const logged = errorLines((await app.logText())).find((e) => e.err?.code === '57014');
     assert.ok(logged, 'an error line with SQLSTATE 57014');
     assert.match(logged.err!.message!, /canceling statement due to statement timeout/);
     assert.ok(logged.err!.stack, 'the log has the stack');
@@ -95,7 +95,7 @@ describe('database errors over HTTP', () => {
       assert.deepEqual(JSON.parse(text), { detail: 'Internal server error.' });
       assertNothingLeaks(text);
       assert.equal(text.includes('myapi_item_no_durian'), false);
-      const logged = errorLines(app.logText()).find((e) => e.err?.message?.includes('myapi_item_no_durian'));
+      const logged = errorLines((await app.logText())).find((e) => e.err?.message?.includes('myapi_item_no_durian'));
       assert.ok(logged, 'the constraint error is logged in full');
       assert.equal(await (await fetch(`${app.baseUrl}/api/items/`)).text(), '[]');
     });

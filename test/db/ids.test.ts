@@ -61,6 +61,6 @@ describe('bigint ids', () => {
     const res = await getJson(`${app.baseUrl}/api/items/`, post({ product: 'Huge', price: 1 }));
     assert.equal(res.status, 500);
     assert.deepEqual(res.body, { detail: 'Internal server error.' });
-    assert.match(app.logText(), /int8 value 9007199254740993 is beyond Number.MAX_SAFE_INTEGER/);
+    assert.match((await app.logText()), /int8 value 9007199254740993 is beyond Number.MAX_SAFE_INTEGER/);
   });
 });

@@ -19,7 +19,7 @@ export interface LoggedApp {
   db: Db;
   baseUrl: string;
   /** Flushes the logger and returns the log file's text (JSON lines). */
-  logText(): string;
+  logText(): Promise<string>;
 }
 
 /**
@@ -50,7 +50,9 @@ export async function startLoggedApp(
   return {
     db,
     baseUrl: `http://127.0.0.1:${address.port}`,
-    logText() {
+    /** The log file once the write in flight (which `flush()` can't wait for) has landed. */
+    async logText() {
+      await new Promise((resolve) => setTimeout(resolve, 100));
       sinks.flush();
       return fs.readFileSync(path.join(dir, LOG_FILE_NAME), 'utf8');
     },

@@ -35,7 +35,13 @@ async function startLoggingApp(t: TestContext, databaseUrl: string) {
   const { port } = app.server.address() as { port: number };
   return {
     request: (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${port}${path}`, init),
-    logLines: () => {
+    /**
+     * The file's lines once the logger has written everything so far. `flush()` alone can't wait
+     * for a write already in flight (sonic-boom writes what is queued behind it synchronously,
+     * so the file can briefly miss an earlier line); give that write a moment to land first.
+     */
+    logLines: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
       sinks.flush();
       return jsonLines(fs.readFileSync(sinks.filePath!, 'utf8'));
     },
@@ -51,13 +57,14 @@ describe('X-Request-ID', () => {
     assert.equal(response.headers.get('x-request-id'), 'front-end-42');
     await request('/healthz', { headers: { 'x-request-id': 'other-request' } });
 
-    const lines = logLines().filter((l) => l.reqId === 'front-end-42');
+    const all = await logLines();
+    const lines = all.filter((l) => l.reqId === 'front-end-42');
     const messages = lines.map((l) => l.msg);
     assert.ok(messages.includes('request'), messages.join());
     assert.ok(messages.includes('database unavailable'), messages.join());
     assert.ok(messages.includes('response'), messages.join());
     assert.ok(lines.some((l) => l.level === 'error'));
-    assert.ok(!logLines().some((l) => l.reqId === 'other-request' && l.path === '/api/items/'));
+    assert.ok(!all.some((l) => l.reqId === 'other-request' && l.path === '/api/items/'));
   });
 
   it('is a fresh UUID when missing or unsafe, the same on the response and every log line', async (t) => {
@@ -67,7 +74,7 @@ describe('X-Request-ID', () => {
       const response = await request('/healthz', sent === undefined ? {} : { headers: { 'x-request-id': sent } });
       const id = response.headers.get('x-request-id') ?? '';
       assert.match(id, UUID, `sent ${JSON.stringify(sent)}`);
-      const lines = logLines().filter((l) => l.reqId === id);
+      const lines = (await logLines()).filter((l) => l.reqId === id);
       assert.deepEqual(lines.map((l) => l.msg).sort(), ['request', 'response']);
     }
   });
