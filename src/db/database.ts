@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Generated, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { registerUnicodeLower } from './unicode-lower.js';
@@ -65,6 +65,31 @@ function openSqlite(filename: string): SQLite.Database {
   return database;
 }
 
+/** Most prepared statements kept per SQLite connection; the service issues a few dozen distinct SQL texts. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * better-sqlite3 seen through Kysely's `SqliteDatabase` interface, with each SQL text prepared
+ * once: Kysely's driver calls `prepare()` for every query, which was ~10% of the server's CPU on
+ * retrieve (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection and
+ * the service never streams (`iterate`) results.
+ */
+export function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+        statement = database.prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 /**
  * Opens the database described by `config`. Nothing is queried until first use, except that the
  * SQLite file (and its folder) is created at once.
@@ -77,7 +102,7 @@ function openSqlite(filename: string): SQLite.Database {
 export function createDb(config: DatabaseConfig): Db {
   if (config.client === 'sqlite') {
     const database = openSqlite(config.filename);
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
     let destroyed = false;
     return {
       kysely,
