@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
@@ -63,13 +63,13 @@ export function httpServerOptions(config: Config): http.ServerOptions {
 export async function buildApp({ config, db, logger, readiness = new Readiness() }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own request lines are replaced by ours (src/http/request-logging.ts), labelled reqId.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     rewriteUrl: rewriteFormatSuffix,
     // genReqId alone reads X-Request-ID: with requestIdHeader set, Fastify would take any value as is.
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -104,8 +104,10 @@ export async function buildApp({ config, db, logger, readiness = new Readiness()
 
   // Before the routes: @fastify/swagger collects them as they are added.
   await registerOpenApi(app);
+  // DRF's parsers for every route, so the slash-less redirects, /healthz's 405 and the JSON 404 answer
+  // the same way whatever body comes with the request (the parsed body is only judged where read).
+  registerBodyParsers(app);
   await app.register(async (api) => {
-    registerBodyParsers(api);
     registerDrfViewHooks(api);
     await api.register(itemRoutes, { db });
     await api.register(apiRootRoutes);

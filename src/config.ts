@@ -166,7 +166,10 @@ export function readDatabaseConfig(env: Env): DatabaseConfig {
     statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 1, 3_600_000),
   });
   if (url) {
-    if (/^postgres(ql)?:\/\//i.test(url)) return pg(url);
+    if (/^postgres(ql)?:\/\//i.test(url)) {
+      if (!URL.canParse(url)) throw new ConfigError(`DATABASE_URL is not a valid URL (postgres://user:password@host:5432/database)`);
+      return pg(url);
+    }
     const sqlite = /^sqlite:\/\/(.*)$/i.exec(url);
     if (sqlite) {
       const rest = sqlite[1] ?? '';

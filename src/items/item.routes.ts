@@ -31,6 +31,13 @@ import {
 } from './item.schema.js';
 import { validateItem } from './item.serializer.js';
 
+/**
+ * Most words `?search=` takes. Each word is one more `LIKE` condition; SQLite refuses an expression
+ * tree deeper than 1000 (SQLITE_MAX_EXPR_DEPTH), which ~1000 words reached with a 500. DRF sets no
+ * limit; 32 is far beyond a product name's 20 characters.
+ */
+export const MAX_SEARCH_TERMS = 32;
+
 const LIST: DrfViewConfig = { allow: 'GET, POST, HEAD, OPTIONS', viewName: 'Item List' };
 const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS', viewName: 'Item Instance' };
 
@@ -38,7 +45,8 @@ const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS',
  * Reads `?product=` and `?search=` as django-filter and DRF's `SearchFilter` do: last value wins,
  * `product` is trimmed and ignored when blank, search terms split on whitespace and commas.
  *
- * @throws {ApiError} 400 `{"product": [...]}` when `product` contains NUL (Django's form validation).
+ * @throws {ApiError} 400 `{"product": [...]}` when `product` contains NUL (Django's form validation);
+ *   400 `{"search": [...]}` for more than {@link MAX_SEARCH_TERMS} words.
  */
 export function readFilter(request: FastifyRequest): repository.ItemFilter {
   const filter: repository.ItemFilter = {};
@@ -51,6 +59,9 @@ export function readFilter(request: FastifyRequest): repository.ItemFilter {
   const search = lastQueryValue(request, 'search');
   if (search !== undefined) {
     const terms = search.replaceAll('\0', '').replaceAll(',', ' ').split(/\s+/u).filter(Boolean);
+    if (terms.length > MAX_SEARCH_TERMS) {
+      throw new ApiError(400, { search: [`Ensure this field has no more than ${MAX_SEARCH_TERMS} words.`] });
+    }
     if (terms.length) filter.search = terms;
   }
   return filter;

@@ -72,7 +72,7 @@ describe('readDatabaseConfig', () => {
   });
 
   it('refuses other schemes and sqlite URLs without a path, naming DATABASE_URL', () => {
-    for (const url of ['mysql://u@h/d', 'db.sqlite3', 'sqlite://relative.sqlite3', 'sqlite://', 'sqlite:///', 'http://x']) {
+    for (const url of ['mysql://u@h/d', 'db.sqlite3', 'sqlite://relative.sqlite3', 'sqlite://', 'sqlite:///', 'http://x', 'postgres://[bad']) {
       assertConfigError(() => readDatabaseConfig({ DATABASE_URL: url }), 'DATABASE_URL');
     }
   });
