@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { startTestApp } from '../helpers/app.js';
 import { BACKENDS, TEST_DATABASE_URL, createTestSchema, withSearchPath } from '../helpers/backends.js';
-import { startLoggedApp } from '../helpers/logged-app.js';
 import { freePort } from '../helpers/server.js';
 
 const SECRET = 's3cret-Pw';
@@ -32,10 +32,10 @@ function errorLines(logText: string): Array<{ msg: string; err?: { message?: str
 describe('database errors over HTTP', () => {
   it('a refused connection answers 503 {"detail"} without hanging, /healthz stays 200', async (t) => {
     const closedPort = await freePort();
-    const app = await startLoggedApp(
+    const app = await startTestApp(
       t,
       { DATABASE_URL: `postgres://root:${SECRET}@127.0.0.1:${closedPort}/test`, DB_CONNECTION_TIMEOUT_MS: '2000' },
-      { migrate: false },
+      { captureLog: true, migrate: false },
     );
     for (const path of ['/api/items/', '/api/items/1/']) {
       const res = await fetch(app.baseUrl + path, { signal: AbortSignal.timeout(10_000) });
@@ -54,7 +54,7 @@ describe('database errors over HTTP', () => {
   it('a statement that outlives DB_STATEMENT_TIMEOUT_MS is cancelled: 503, logged with SQLSTATE 57014, then recovers', async (t) => {
     const schema = await createTestSchema(t);
     const databaseUrl = withSearchPath(TEST_DATABASE_URL, schema);
-    const app = await startLoggedApp(t, { DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '300' });
+    const app = await startTestApp(t, { DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '300' }, { captureLog: true });
     // Another session holds the table, so the list query waits for the lock until statement_timeout fires.
     const locker = new pg.Client({ connectionString: databaseUrl });
     await locker.connect();
@@ -77,7 +77,7 @@ describe('database errors over HTTP', () => {
 
   for (const backend of BACKENDS) {
     it(`a write the database rejects (constraint) answers 500 {"detail"} and stores nothing (${backend.name})`, async (t) => {
-      const app = await startLoggedApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      const app = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) }, { captureLog: true });
       // A rule the API's validation does not know, as a DBA might add: the database is the last word.
       if (backend.name === 'postgres') {
         await sql`alter table myapi_item add constraint myapi_item_no_durian check (product <> 'Durian')`.execute(app.db.kysely);

@@ -7,7 +7,6 @@ import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { startTestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-import { startLoggedApp } from '../helpers/logged-app.js';
 
 /** Fetches `url` and returns the raw text and the parsed body. */
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; text: string; body: unknown }> {
@@ -56,7 +55,7 @@ describe('bigint ids', () => {
 
   it('above Number.MAX_SAFE_INTEGER fail loudly on postgres: logged 500, never a rounded id', async (t) => {
     const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
-    const app = await startLoggedApp(t, { DATABASE_URL: await postgres.databaseUrl(t) });
+    const app = await startTestApp(t, { DATABASE_URL: await postgres.databaseUrl(t) }, { captureLog: true });
     await sql`alter table myapi_item alter column id restart with 9007199254740993`.execute(app.db.kysely);
     const res = await getJson(`${app.baseUrl}/api/items/`, post({ product: 'Huge', price: 1 }));
     assert.equal(res.status, 500);

@@ -13,7 +13,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { createLogger, LOG_FILE_NAME } from '../../src/logging/logger.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -25,6 +25,21 @@ export interface TestApp {
   dir: string;
   /** fetch against the app: `request('/api/items/', { method: 'POST', json: {...} })`. */
   request(urlPath: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /**
+   * With `captureLog`: the log file's text (JSON lines), once the write in flight has landed
+   * (`flush()` writes what is queued but cannot wait for a write already under way).
+   */
+  logText(): Promise<string>;
+}
+
+export interface TestAppOptions {
+  /** Run the migrations first (default true); false for a database that cannot be reached. */
+  migrate?: boolean;
+  /**
+   * Log at `info` (unless `env` says otherwise) to `api_server.log` in the scratch folder, stdout
+   * copy discarded, for tests that read the log through {@link TestApp.logText}.
+   */
+  captureLog?: boolean;
 }
 
 /** A fresh scratch folder removed when the test ends. */
@@ -36,25 +51,33 @@ export function scratchDir(t: TestContext, prefix = 'itemstore-test-'): string {
 
 /**
  * Starts the app for one test. `env` overrides configuration variables; by default the database is
- * a new SQLite file and logging is silent (set `LOG_LEVEL` to see it, `LOG_DIR` to keep a file).
+ * a new SQLite file and logging is silent (set `LOG_LEVEL` to see it, `LOG_DIR` to keep a file, or
+ * `captureLog` to read it).
  */
-export async function startTestApp(t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  t: TestContext,
+  env: Record<string, string> = {},
+  { migrate = true, captureLog = false }: TestAppOptions = {},
+): Promise<TestApp> {
   const dir = scratchDir(t);
   const config = loadConfig({
     DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: captureLog ? 'info' : 'silent',
     LOG_DIR: '',
     ...env,
+    ...(captureLog ? { LOG_DIR: dir } : {}),
   });
-  const sinks = createLogger({ level: config.logLevel, logDir: config.logDir });
+  const devNull = captureLog ? fs.openSync('/dev/null', 'w') : undefined;
+  const sinks = createLogger({ level: config.logLevel, logDir: config.logDir, stdoutFd: devNull });
   const db = createDb(config.database);
-  await migrateToLatest(db.kysely);
+  if (migrate) await migrateToLatest(db.kysely);
   const app = await buildApp({ config, db, logger: sinks.logger });
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.after(async () => {
     await app.close();
     await db.destroy();
     sinks.flush();
+    if (devNull !== undefined) fs.closeSync(devNull);
   });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no TCP address');
@@ -70,6 +93,12 @@ export async function startTestApp(t: TestContext, env: Record<string, string> =
       const headers = new Headers(rest.headers);
       if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
       return fetch(baseUrl + urlPath, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body, redirect: 'manual' });
+    },
+    async logText() {
+      if (!captureLog) throw new Error('startTestApp: pass { captureLog: true } to read the log');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      sinks.flush();
+      return fs.readFileSync(path.join(dir, LOG_FILE_NAME), 'utf8');
     },
   };
 }

@@ -4,47 +4,20 @@
  * in the log file: the request line, the response line, and an error line.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createDb } from '../../src/db/database.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { scratchDir } from '../helpers/app.js';
+import { scratchDir, startTestApp } from '../helpers/app.js';
 import { jsonLines } from '../helpers/raw-http.js';
 import { freePort } from '../helpers/server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The app logging to a file in a scratch folder, over `DATABASE_URL`; returns fetch and the file's lines. */
+/** The app logging to a file, over `DATABASE_URL`; returns fetch and the log file's lines. */
 async function startLoggingApp(t: TestContext, databaseUrl: string) {
-  const dir = scratchDir(t);
-  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', LOG_DIR: dir });
-  const devNull = fs.openSync('/dev/null', 'w');
-  const sinks = createLogger({ level: config.logLevel, logDir: config.logDir, stdoutFd: devNull });
-  const db = createDb(config.database);
-  const app = await buildApp({ config, db, logger: sinks.logger });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  t.after(async () => {
-    await app.close();
-    await db.destroy();
-    sinks.flush();
-    fs.closeSync(devNull);
-  });
-  const { port } = app.server.address() as { port: number };
+  const app = await startTestApp(t, { DATABASE_URL: databaseUrl }, { captureLog: true, migrate: false });
   return {
-    request: (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${port}${path}`, init),
-    /**
-     * The file's lines once the logger has written everything so far. `flush()` alone can't wait
-     * for a write already in flight (sonic-boom writes what is queued behind it synchronously,
-     * so the file can briefly miss an earlier line); give that write a moment to land first.
-     */
-    logLines: async () => {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      sinks.flush();
-      return jsonLines(fs.readFileSync(sinks.filePath!, 'utf8'));
-    },
+    request: (path: string, init?: RequestInit) => fetch(app.baseUrl + path, init),
+    logLines: async () => jsonLines(await app.logText()),
   };
 }
 
