@@ -17,7 +17,14 @@ export default tseslint.config(
   {
     // The management page's browser modules.
     files: ['public/**/*.js'],
-    languageOptions: { globals: { document: 'readonly', window: 'readonly', requestAnimationFrame: 'readonly', URLSearchParams: 'readonly' } },
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        requestAnimationFrame: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
   },
   {
     files: ['scripts/**', 'test/**', '**/*.mjs', 'public/**'],

@@ -108,9 +108,7 @@ function showErrors(controls, error, action) {
 function updateCaption() {
   const count = state.items.length;
   const noun = count === 1 ? 'item' : 'items';
-  caption.textContent = state.search
-    ? `${count} ${noun} matching ${quote(state.search)}`
-    : `${count} ${noun}`;
+  caption.textContent = state.search ? `${count} ${noun} matching ${quote(state.search)}` : `${count} ${noun}`;
 }
 
 function renderRow(item) {
@@ -138,7 +136,11 @@ function editField(prefix, name, value, item) {
   input.setAttribute('form', `${prefix}-form`);
   input.setAttribute('aria-describedby', `${prefix}-${name}-error`);
   if (name === 'price') input.inputMode = 'numeric';
-  const label = el('label', { htmlFor: input.id, className: 'visually-hidden' }, `${FIELD_LABELS[name]} of item ${item.id}`);
+  const label = el(
+    'label',
+    { htmlFor: input.id, className: 'visually-hidden' },
+    `${FIELD_LABELS[name]} of item ${item.id}`,
+  );
   const error = el('p', { id: `${prefix}-${name}-error`, className: 'field-error', hidden: true });
   return el('td', { className: name === 'price' ? 'num' : '' }, label, input, error);
 }
@@ -236,7 +238,11 @@ async function search(text) {
   state.editingId = undefined;
   if (await reload()) {
     const count = state.items.length;
-    announce(state.search ? `${count} ${count === 1 ? 'item matches' : 'items match'} ${quote(state.search)}.` : `Showing all ${count} items.`);
+    announce(
+      state.search
+        ? `${count} ${count === 1 ? 'item matches' : 'items match'} ${quote(state.search)}.`
+        : `Showing all ${count} items.`,
+    );
   }
 }
 

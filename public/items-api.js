@@ -39,7 +39,10 @@ async function call(url, { method = 'GET', json } = {}) {
     body = { detail: `Unexpected answer (HTTP ${response.status}).` };
   }
   if (!response.ok) {
-    throw new ApiError(response.status, body && typeof body === 'object' && !Array.isArray(body) ? body : { detail: `HTTP ${response.status}` });
+    throw new ApiError(
+      response.status,
+      body && typeof body === 'object' && !Array.isArray(body) ? body : { detail: `HTTP ${response.status}` },
+    );
   }
   return body;
 }

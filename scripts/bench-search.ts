@@ -111,23 +111,30 @@ async function main(): Promise<void> {
     started = performance.now();
     await migrateToLatest(db.kysely);
     await sql`analyze myapi_item`.execute(db.kysely);
-    console.log(`migrated (trigram index built) and analyzed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `migrated (trigram index built) and analyzed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     server = await startServerProcess({ DATABASE_URL: databaseUrl, LOG_DIR: logDir, LOG_LEVEL: 'warn' }, 60_000);
     const selective = `${server.baseUrl}/api/items/?search=${SELECTIVE_TERM}`;
     const noMatch = `${server.baseUrl}/api/items/?search=${NO_MATCH_TERM}`;
     const found = (await (await fetch(selective)).json()) as unknown[];
-    if (found.length !== PLANTED) throw new Error(`?search=${SELECTIVE_TERM} found ${found.length} items, expected ${PLANTED}`);
+    if (found.length !== PLANTED)
+      throw new Error(`?search=${SELECTIVE_TERM} found ${found.length} items, expected ${PLANTED}`);
 
     await measure(selective, WARM_UP, 1);
     await measure(noMatch, WARM_UP, 1);
-    console.log(`\nGET /api/items/?search=… over HTTP on 127.0.0.1, ${ROWS.toLocaleString('en')} rows, ${os.cpus().length} CPUs`);
+    console.log(
+      `\nGET /api/items/?search=… over HTTP on 127.0.0.1, ${ROWS.toLocaleString('en')} rows, ${os.cpus().length} CPUs`,
+    );
     report(`selective "${SELECTIVE_TERM}" (${PLANTED} hits), 1 conn`, await measure(selective, REQUESTS, 1));
     report(`no match "${NO_MATCH_TERM}", 1 conn`, await measure(noMatch, REQUESTS, 1));
     report(`selective "${SELECTIVE_TERM}", 4 conns`, await measure(selective, REQUESTS, 4));
 
-    const plan = await listItemsQuery(db.kysely, { search: [SELECTIVE_TERM] })
-      .explain<{ 'QUERY PLAN': string }>(undefined, sql`analyze, buffers`);
+    const plan = await listItemsQuery(db.kysely, { search: [SELECTIVE_TERM] }).explain<{ 'QUERY PLAN': string }>(
+      undefined,
+      sql`analyze, buffers`,
+    );
     const lines = plan.map((row) => row['QUERY PLAN']);
     console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the list query for ?search=${SELECTIVE_TERM}:\n${lines.join('\n')}`);
     if (!lines.some((line) => line.includes(`Index Scan on ${TRIGRAM_INDEX}`))) {

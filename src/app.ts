@@ -60,7 +60,12 @@ export function httpServerOptions(config: Config): http.ServerOptions {
  * const app = await buildApp({ config, db, logger });
  * const res = await app.inject({ method: 'GET', url: '/api/items/' });
  */
-export async function buildApp({ config, db, logger, readiness = new Readiness() }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  db,
+  logger,
+  readiness = new Readiness(),
+}: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own request lines are replaced by ours (src/http/request-logging.ts), labelled reqId.

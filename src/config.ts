@@ -74,14 +74,26 @@ export interface Config {
 export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
   { name: 'PORT', default: '8000', meaning: 'TCP port' },
   { name: 'HOST', default: '0.0.0.0', meaning: 'interface to bind' },
-  { name: 'DATABASE_URL', default: 'sqlite:///data/db.sqlite3', meaning: 'sqlite:///relative.sqlite3, sqlite:////absolute.sqlite3, or postgres://user:pass@host:5432/db' },
+  {
+    name: 'DATABASE_URL',
+    default: 'sqlite:///data/db.sqlite3',
+    meaning: 'sqlite:///relative.sqlite3, sqlite:////absolute.sqlite3, or postgres://user:pass@host:5432/db',
+  },
   { name: 'DB_HOST', default: '', meaning: 'without DATABASE_URL: PostgreSQL host (selects PostgreSQL)' },
   { name: 'DB_PORT', default: '5432', meaning: 'with DB_HOST: PostgreSQL port' },
   { name: 'DB_NAME', default: 'postgres', meaning: 'with DB_HOST: database name' },
   { name: 'DB_USER', default: 'postgres', meaning: 'with DB_HOST: user' },
   { name: 'DB_PASSWORD', default: '', meaning: 'with DB_HOST: password' },
-  { name: 'DB_POOL_MAX', default: '10', meaning: 'PostgreSQL: most connections per process (tasks x workers x this must fit max_connections)' },
-  { name: 'DB_CONNECTION_TIMEOUT_MS', default: '2000', meaning: 'PostgreSQL: wait for a free connection before answering 503' },
+  {
+    name: 'DB_POOL_MAX',
+    default: '10',
+    meaning: 'PostgreSQL: most connections per process (tasks x workers x this must fit max_connections)',
+  },
+  {
+    name: 'DB_CONNECTION_TIMEOUT_MS',
+    default: '2000',
+    meaning: 'PostgreSQL: wait for a free connection before answering 503',
+  },
   { name: 'DB_STATEMENT_TIMEOUT_MS', default: '5000', meaning: 'PostgreSQL: statement_timeout on every connection' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug (adds bodies), trace, silent' },
   { name: 'LOG_DIR', default: 'logs', meaning: 'folder of api_server.log; empty turns the file off' },
@@ -89,12 +101,36 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
   { name: 'BODY_LIMIT', default: '1048576', meaning: 'largest request body in bytes; larger gets 413' },
   { name: 'TRUST_PROXY', default: 'true', meaning: 'trust X-Forwarded-* (the service runs behind an ALB)' },
   { name: 'WEB_CONCURRENCY', default: '1', meaning: 'worker processes (node:cluster); 1 runs a single process' },
-  { name: 'SHUTDOWN_DRAIN_MS', default: '5000', meaning: 'after SIGTERM, keep serving this long with /readyz at 503 before closing (SIGINT skips it)' },
-  { name: 'SHUTDOWN_TIMEOUT', default: '25000', meaning: 'ms from the signal until a hung shutdown is forced (exit 1); below ECS stopTimeout' },
-  { name: 'KEEP_ALIVE_TIMEOUT_MS', default: '72000', meaning: 'idle keep-alive socket lifetime; keep above the ALB idle timeout (60 s)' },
-  { name: 'HEADERS_TIMEOUT_MS', default: '73000', meaning: 'longest wait for complete request headers (default keep-alive + 1000); above keep-alive' },
-  { name: 'REQUEST_TIMEOUT_MS', default: '120000', meaning: 'longest wait for a whole request from the client; 0 = no limit' },
-  { name: 'CORS_ORIGINS', default: '', meaning: 'comma-separated browser origins allowed by CORS (https://app.example.com), or *' },
+  {
+    name: 'SHUTDOWN_DRAIN_MS',
+    default: '5000',
+    meaning: 'after SIGTERM, keep serving this long with /readyz at 503 before closing (SIGINT skips it)',
+  },
+  {
+    name: 'SHUTDOWN_TIMEOUT',
+    default: '25000',
+    meaning: 'ms from the signal until a hung shutdown is forced (exit 1); below ECS stopTimeout',
+  },
+  {
+    name: 'KEEP_ALIVE_TIMEOUT_MS',
+    default: '72000',
+    meaning: 'idle keep-alive socket lifetime; keep above the ALB idle timeout (60 s)',
+  },
+  {
+    name: 'HEADERS_TIMEOUT_MS',
+    default: '73000',
+    meaning: 'longest wait for complete request headers (default keep-alive + 1000); above keep-alive',
+  },
+  {
+    name: 'REQUEST_TIMEOUT_MS',
+    default: '120000',
+    meaning: 'longest wait for a whole request from the client; 0 = no limit',
+  },
+  {
+    name: 'CORS_ORIGINS',
+    default: '',
+    meaning: 'comma-separated browser origins allowed by CORS (https://app.example.com), or *',
+  },
 ];
 
 /** A configuration value that cannot be used; `message` names the variable. */
@@ -129,7 +165,10 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
  * @throws {ConfigError} on an entry that is not an origin.
  */
 function origins(env: Env, name: string): string[] {
-  const list = (env[name] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of list) {
     if (origin === '*') continue;
     let parsed: URL | undefined;
@@ -139,7 +178,9 @@ function origins(env: Env, name: string): string[] {
       parsed = undefined;
     }
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new ConfigError(`${name} entry ${JSON.stringify(origin)} is not an origin like https://app.example.com (no path, no trailing slash)`);
+      throw new ConfigError(
+        `${name} entry ${JSON.stringify(origin)} is not an origin like https://app.example.com (no path, no trailing slash)`,
+      );
     }
   }
   return list.includes('*') ? ['*'] : list;
@@ -167,7 +208,8 @@ export function readDatabaseConfig(env: Env): DatabaseConfig {
   });
   if (url) {
     if (/^postgres(ql)?:\/\//i.test(url)) {
-      if (!URL.canParse(url)) throw new ConfigError(`DATABASE_URL is not a valid URL (postgres://user:password@host:5432/database)`);
+      if (!URL.canParse(url))
+        throw new ConfigError(`DATABASE_URL is not a valid URL (postgres://user:password@host:5432/database)`);
       return pg(url);
     }
     const sqlite = /^sqlite:\/\/(.*)$/i.exec(url);
@@ -175,12 +217,16 @@ export function readDatabaseConfig(env: Env): DatabaseConfig {
       const rest = sqlite[1] ?? '';
       if (rest === ':memory:' || rest === '/:memory:') return { client: 'sqlite', filename: ':memory:' };
       if (!rest.startsWith('/') || rest === '/') {
-        throw new ConfigError(`DATABASE_URL=${JSON.stringify(url)}: use sqlite:///relative/path or sqlite:////absolute/path`);
+        throw new ConfigError(
+          `DATABASE_URL=${JSON.stringify(url)}: use sqlite:///relative/path or sqlite:////absolute/path`,
+        );
       }
       // sqlite:///a.db → "a.db" (relative); sqlite:////tmp/a.db → "/tmp/a.db" (absolute)
       return { client: 'sqlite', filename: path.resolve(decodeURIComponent(rest.slice(1))) };
     }
-    throw new ConfigError(`DATABASE_URL=${JSON.stringify(url)} must start with sqlite://, postgres:// or postgresql://`);
+    throw new ConfigError(
+      `DATABASE_URL=${JSON.stringify(url)} must start with sqlite://, postgres:// or postgresql://`,
+    );
   }
   if (env.DB_HOST?.trim()) {
     const u = new URL('postgres://localhost');
@@ -207,12 +253,16 @@ export function loadConfig(env: Env = process.env): Config {
   const keepAliveTimeoutMs = integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000);
   const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', keepAliveTimeoutMs + 1000, 1, 3_601_000);
   if (headersTimeoutMs <= keepAliveTimeoutMs) {
-    throw new ConfigError(`HEADERS_TIMEOUT_MS=${headersTimeoutMs} must be above KEEP_ALIVE_TIMEOUT_MS=${keepAliveTimeoutMs}`);
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_MS=${headersTimeoutMs} must be above KEEP_ALIVE_TIMEOUT_MS=${keepAliveTimeoutMs}`,
+    );
   }
   const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', Math.max(120_000, headersTimeoutMs), 0, 3_601_000);
   // Node's http.createServer refuses a headersTimeout above a non-zero requestTimeout (ERR_OUT_OF_RANGE).
   if (requestTimeoutMs !== 0 && requestTimeoutMs < headersTimeoutMs) {
-    throw new ConfigError(`REQUEST_TIMEOUT_MS=${requestTimeoutMs} must be 0 or at least HEADERS_TIMEOUT_MS=${headersTimeoutMs}`);
+    throw new ConfigError(
+      `REQUEST_TIMEOUT_MS=${requestTimeoutMs} must be 0 or at least HEADERS_TIMEOUT_MS=${headersTimeoutMs}`,
+    );
   }
   const shutdownDrainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000);
   const shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT', 25_000, 1, 3_600_000);

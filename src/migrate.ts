@@ -23,7 +23,8 @@ async function main(): Promise<number> {
   try {
     const results = await migrateToLatest(db.kysely);
     if (results.length === 0) process.stdout.write('No migrations to apply.\n');
-    for (const r of results) process.stdout.write(`Applying ${r.migrationName}... ${r.status === 'Success' ? 'OK' : r.status}\n`);
+    for (const r of results)
+      process.stdout.write(`Applying ${r.migrationName}... ${r.status === 'Success' ? 'OK' : r.status}\n`);
     return 0;
   } catch (error) {
     process.stderr.write(`itemstore: migration failed: ${(error as Error).message}\n`);

@@ -98,7 +98,12 @@ async function main(): Promise<void> {
       'SQLite shared by several workers: one connection each on a WAL file, writes take turns',
     );
   }
-  runPrimary({ workers: config.webConcurrency, logger: sinks.logger, sinks, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  runPrimary({
+    workers: config.webConcurrency,
+    logger: sinks.logger,
+    sinks,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
 }
 
 void main();

@@ -17,9 +17,16 @@ const CONFORMANCE_DIR = path.resolve(PROJECT_ROOT, '../shared/conformance');
 describe('DRF conformance cases', () => {
   for (const backend of BACKENDS) {
     it(`passes every public case on ${backend.name}`, async (t) => {
-      assert.ok(fs.existsSync(path.join(CONFORMANCE_DIR, 'run.mjs')), `conformance suite missing at ${CONFORMANCE_DIR}`);
+      assert.ok(
+        fs.existsSync(path.join(CONFORMANCE_DIR, 'run.mjs')),
+        `conformance suite missing at ${CONFORMANCE_DIR}`,
+      );
       const dir = scratchDir(t);
-      const server = await startServerProcess({ DATABASE_URL: await backend.databaseUrl(t), LOG_DIR: dir, LOG_LEVEL: 'warn' });
+      const server = await startServerProcess({
+        DATABASE_URL: await backend.databaseUrl(t),
+        LOG_DIR: dir,
+        LOG_LEVEL: 'warn',
+      });
       t.after(() => server.child.kill('SIGKILL'));
       const { stdout } = await promisify(execFile)(
         process.execPath,

@@ -44,7 +44,8 @@ const result = await new Promise<autocannon.Result>((resolve, reject) => {
 });
 
 times.sort((a, b) => a - b);
-const percentile = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]! : NaN);
+const percentile = (p: number) =>
+  times.length ? times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]! : NaN;
 const out: LoadResult = {
   requests: result.requests.total,
   rps: result.requests.total / (result.duration || settings.duration),

@@ -144,7 +144,12 @@ async function runAutocannon(baseUrl: string, spec: LoadSpec, settings: LoadSett
   try {
     const specFile = path.join(dir, 'spec.json');
     fs.writeFileSync(specFile, JSON.stringify({ baseUrl, spec, settings }));
-    const output = await runProcess(process.execPath, ['--import', 'tsx', path.join(HERE, 'autocannon-child.ts'), specFile]);
+    const output = await runProcess(process.execPath, [
+      '--import',
+      'tsx',
+      path.join(HERE, 'autocannon-child.ts'),
+      specFile,
+    ]);
     return parseMarked(output) as unknown as LoadResult;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -65,7 +65,8 @@ function main(): void {
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
     if (callersOf && functionName === callersOf) {
       const chain: string[] = [];
-      for (let at: number | undefined = id; at !== undefined && chain.length < 12; at = parent.get(at)) chain.push(frame(at));
+      for (let at: number | undefined = id; at !== undefined && chain.length < 12; at = parent.get(at))
+        chain.push(frame(at));
       const key = chain.join(' < ');
       paths.set(key, (paths.get(key) ?? 0) + us);
     }
@@ -74,17 +75,26 @@ function main(): void {
   }
   const busy = total - idle;
   const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1).padStart(5)}%`;
-  console.log(`${file}\n${(total / 1e6).toFixed(1)} s sampled, ${pct(idle, total)} idle; shares below are of the ${(busy / 1e6).toFixed(1)} s busy\n`);
+  console.log(
+    `${file}\n${(total / 1e6).toFixed(1)} s sampled, ${pct(idle, total)} idle; shares below are of the ${(busy / 1e6).toFixed(1)} s busy\n`,
+  );
   console.log('self time by function:');
-  for (const [key, us] of [...byFunction].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  for (const [key, us] of [...byFunction]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)) {
     console.log(`  ${pct(us, busy)}  ${key}`);
   }
   if (callersOf) {
     console.log(`\ncall paths to ${callersOf}:`);
-    for (const [key, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us, busy)}  ${key}`);
+    for (const [key, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, top))
+      console.log(`  ${pct(us, busy)}  ${key}`);
   }
   console.log('\nself time by package:');
-  for (const [pkg, us] of [...byPackage].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  for (const [pkg, us] of [...byPackage]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)) {
     console.log(`  ${pct(us, busy)}  ${pkg}`);
   }
 }

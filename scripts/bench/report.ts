@@ -58,7 +58,8 @@ export function formatTable(rows: readonly Row[]): string {
 
 /** Issue 8's targets, against the rows of one run. */
 export function verdicts(rows: readonly Row[]): Verdict[] {
-  const find = (scenario: string, backend: string) => rows.find((r) => r.scenario === scenario && r.backend === backend);
+  const find = (scenario: string, backend: string) =>
+    rows.find((r) => r.scenario === scenario && r.backend === backend);
   const out: Verdict[] = [];
   const ratioTarget = (scenario: string, backend: string, min: number, maxP99?: number) => {
     const row = find(scenario, backend);

@@ -79,11 +79,14 @@ async function check(baseUrl: string, scenario: Scenario): Promise<void> {
     ...(spec.body === undefined ? {} : { body: spec.body, headers: { 'content-type': 'application/json' } }),
   });
   const text = await res.text();
-  if (res.status !== scenario.status) throw new Error(`${scenario.name}: ${spec.method} ${spec.paths[0]} answered ${res.status}: ${text}`);
+  if (res.status !== scenario.status)
+    throw new Error(`${scenario.name}: ${spec.method} ${spec.paths[0]} answered ${res.status}: ${text}`);
   if (scenario.expectItems !== undefined) {
     const items = JSON.parse(text) as unknown[];
     if (items.length !== scenario.expectItems) {
-      throw new Error(`${scenario.name}: ${spec.paths[0]} returned ${items.length} items, expected ${scenario.expectItems}`);
+      throw new Error(
+        `${scenario.name}: ${spec.paths[0]} returned ${items.length} items, expected ${scenario.expectItems}`,
+      );
     }
   }
 }
@@ -100,7 +103,8 @@ async function seed(databaseUrl: string, client: 'sqlite' | 'postgres'): Promise
       .selectFrom('myapi_item')
       .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.max('id').as('max')])
       .executeTakeFirstOrThrow();
-    if (Number(count) !== ITEMS || Number(max) !== ITEMS) throw new Error(`seeded ${count} rows up to id ${max}, expected ids 1…${ITEMS}`);
+    if (Number(count) !== ITEMS || Number(max) !== ITEMS)
+      throw new Error(`seeded ${count} rows up to id ${max}, expected ids 1…${ITEMS}`);
     await sql`analyze`.execute(db.kysely);
     if (client === 'sqlite') await sql`pragma wal_checkpoint(truncate)`.execute(db.kysely);
   } finally {
@@ -128,7 +132,12 @@ async function withServer<T>(
   }
 }
 
-async function measureScenario(server: BenchServer, backend: string, scenario: Scenario, name = scenario.name): Promise<Row> {
+async function measureScenario(
+  server: BenchServer,
+  backend: string,
+  scenario: Scenario,
+  name = scenario.name,
+): Promise<Row> {
   await check(server.baseUrl, scenario);
   const { best, runs } = await measure(server.baseUrl, scenario.spec);
   const row: Row = { scenario: name, backend, best, runs, rssMb: server.rssMb() };
@@ -166,8 +175,12 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
       for (const scenario of SCENARIOS) {
         if (wanted(scenario.name)) rows.push(await measureScenario(server, backend, scenario));
       }
-      const logBytes = fs.existsSync(path.join(logDir, 'api_server.log')) ? fs.statSync(path.join(logDir, 'api_server.log')).size : 0;
-      console.log(`  (logs: ${(server.outputBytes() / 1e6).toFixed(1)} MB to stdout, ${(logBytes / 1e6).toFixed(1)} MB to api_server.log)`);
+      const logBytes = fs.existsSync(path.join(logDir, 'api_server.log'))
+        ? fs.statSync(path.join(logDir, 'api_server.log')).size
+        : 0;
+      console.log(
+        `  (logs: ${(server.outputBytes() / 1e6).toFixed(1)} MB to stdout, ${(logBytes / 1e6).toFixed(1)} MB to api_server.log)`,
+      );
     });
     const silent = 'retrieve LOG_LEVEL=silent';
     if (wanted(silent)) {
@@ -182,7 +195,9 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
           rows.push(await measureScenario(server, backend, retrieve, cluster));
         });
       } else {
-        console.log(`  ${cluster}: skipped, this build has no cluster runtime (${path.relative(PROJECT_ROOT, CLUSTER_BUILD)})`);
+        console.log(
+          `  ${cluster}: skipped, this build has no cluster runtime (${path.relative(PROJECT_ROOT, CLUSTER_BUILD)})`,
+        );
       }
     }
     const pgbench = 'pgbench SELECT by id';
@@ -190,7 +205,13 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
       if (hasPgbench()) {
         const runs: LoadResult[] = [];
         for (let i = 0; i < RUNS; i++) runs.push(runPgbench(PG_URL, schema!, ITEMS, settings));
-        const row: Row = { scenario: pgbench, backend, best: runs.reduce((a, b) => (b.rps > a.rps ? b : a)), runs, rssMb: [] };
+        const row: Row = {
+          scenario: pgbench,
+          backend,
+          best: runs.reduce((a, b) => (b.rps > a.rps ? b : a)),
+          runs,
+          rssMb: [],
+        };
         progress(row);
         rows.push(row);
       } else {
@@ -212,7 +233,13 @@ async function measureCeiling(): Promise<Row> {
   const ceiling = await startHttpCeiling();
   try {
     const { best, runs } = await measure(ceiling.baseUrl, { method: 'GET', paths: ['/'] });
-    const row: Row = { scenario: 'node:http ceiling', backend: '-', best, runs, rssMb: [readRssMb(ceiling.child.pid!)] };
+    const row: Row = {
+      scenario: 'node:http ceiling',
+      backend: '-',
+      best,
+      runs,
+      rssMb: [readRssMb(ceiling.child.pid!)],
+    };
     progress(row);
     return row;
   } finally {
@@ -255,8 +282,21 @@ async function main(): Promise<void> {
     `${JSON.stringify(
       {
         startedAt: startedAt.toISOString(),
-        machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadBefore, loadAfter },
-        settings: { tool: TOOL, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION, runs: RUNS, items: ITEMS },
+        machine: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model,
+          node: process.version,
+          loadBefore,
+          loadAfter,
+        },
+        settings: {
+          tool: TOOL,
+          connections: CONNECTIONS,
+          warmupSeconds: WARMUP,
+          durationSeconds: DURATION,
+          runs: RUNS,
+          items: ITEMS,
+        },
         rows: all.map((r) => ({ ...r, errors: errorsOf(r.best) })),
         targets: checks,
       },

@@ -52,8 +52,18 @@ export const SCENARIOS: readonly Scenario[] = [
         .map((id) => `/api/items/?product=${encodeURIComponent(seededItem(id).product)}`),
     },
   },
-  { name: 'list 100', status: 200, expectItems: LIST_SIZE, spec: { method: 'GET', paths: ['/api/items/?product=Widget'] } },
-  { name: 'search', status: 200, expectItems: SEARCH_HITS, spec: { method: 'GET', paths: ['/api/items/?search=zucchini'] } },
+  {
+    name: 'list 100',
+    status: 200,
+    expectItems: LIST_SIZE,
+    spec: { method: 'GET', paths: ['/api/items/?product=Widget'] },
+  },
+  {
+    name: 'search',
+    status: 200,
+    expectItems: SEARCH_HITS,
+    spec: { method: 'GET', paths: ['/api/items/?search=zucchini'] },
+  },
   {
     name: 'partial_update',
     status: 200,

@@ -6,7 +6,16 @@
  */
 
 /** Node socket errors that mean the server is unreachable. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /**
  * PostgreSQL SQLSTATEs (Appendix A, "PostgreSQL Error Codes") that are transient:
@@ -19,7 +28,8 @@ const TRANSIENT_SQLSTATE = /^(08...|53300|57014|57P0[123])$/;
 const SQLITE_LOCKED = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 
 /** pg's own messages for a pool timeout or a dropped connection (they carry no code). */
-const PG_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
+const PG_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
 
 /**
  * Whether `error` means the database is unavailable (down, unreachable, overloaded, timed out),
@@ -28,7 +38,10 @@ const PG_MESSAGES = /timeout exceeded when trying to connect|Connection terminat
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || TRANSIENT_SQLSTATE.test(code) || SQLITE_LOCKED.has(code))) {
+  if (
+    typeof code === 'string' &&
+    (NETWORK_CODES.has(code) || TRANSIENT_SQLSTATE.test(code) || SQLITE_LOCKED.has(code))
+  ) {
     return true;
   }
   if (typeof message === 'string' && PG_MESSAGES.test(message)) return true;

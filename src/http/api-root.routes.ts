@@ -20,11 +20,15 @@ export async function apiRootRoutes(app: FastifyInstance): Promise<void> {
       operationId: 'api_root',
       summary: 'API root: links to each resource',
       tags: ['api'],
-      response: { 200: Type.Object({ items: Type.String({ format: 'uri', examples: ['http://localhost:8000/api/items/'] }) }) },
+      response: {
+        200: Type.Object({ items: Type.String({ format: 'uri', examples: ['http://localhost:8000/api/items/'] }) }),
+      },
     },
     // Absolute, from the request's own scheme and Host (X-Forwarded-* when TRUST_PROXY), as DRF's reverse().
     handler: async (request) => ({ items: `${request.protocol}://${request.host}/api/items/` }),
   });
-  app.options('/api/', { config: ROOT, schema: { hide: true } }, async () => viewMetadata(ROOT.viewName, undefined, ROOT_DESCRIPTION));
+  app.options('/api/', { config: ROOT, schema: { hide: true } }, async () =>
+    viewMetadata(ROOT.viewName, undefined, ROOT_DESCRIPTION),
+  );
   methodNotAllowedRoute(app, '/api/', ROOT);
 }

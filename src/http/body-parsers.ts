@@ -66,7 +66,9 @@ function parseMultipart(request: FastifyRequest, payload: NodeJS.ReadableStream)
     try {
       parser = new Busboy({ headers: request.headers as BusboyHeaders, defCharset: 'utf8' });
     } catch (error) {
-      resolve(new UnreadableBody(new ApiError(400, { detail: `Multipart form parse error - ${(error as Error).message}` })));
+      resolve(
+        new UnreadableBody(new ApiError(400, { detail: `Multipart form parse error - ${(error as Error).message}` })),
+      );
       return;
     }
     parser.on('field', (name: string, value: string) => fields.push([name, value]));
@@ -80,7 +82,11 @@ function parseMultipart(request: FastifyRequest, payload: NodeJS.ReadableStream)
 }
 
 /** The media types DRF's default parsers accept, in its order (also shown by OPTIONS). */
-export const PARSED_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] as const;
+export const PARSED_MEDIA_TYPES = [
+  'application/json',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+] as const;
 
 /** Replaces Fastify's body parsers with DRF-compatible ones on `app`. */
 export function registerBodyParsers(app: FastifyInstance): void {

@@ -40,11 +40,7 @@ export async function trailingSlashRoutes(app: FastifyInstance): Promise<void> {
       handler: async (request, reply) => {
         const [path, query] = splitUrl(request.url);
         const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308;
-        return reply
-          .code(status)
-          .header('location', `${path}/${query}`)
-          .type('text/html; charset=utf-8')
-          .send('');
+        return reply.code(status).header('location', `${path}/${query}`).type('text/html; charset=utf-8').send('');
       },
     });
   }

@@ -46,7 +46,11 @@ async function render(request: FastifyRequest, reply: FastifyReply, payload: unk
   const vary = reply.getHeader('vary');
   reply.header('vary', vary ? `${String(vary)}, Accept` : 'Accept');
   const renderer = request.renderer;
-  if (!renderer || typeof payload !== 'string' || !String(reply.getHeader('content-type')).startsWith('application/json')) {
+  if (
+    !renderer ||
+    typeof payload !== 'string' ||
+    !String(reply.getHeader('content-type')).startsWith('application/json')
+  ) {
     return payload;
   }
   if (renderer.kind === 'html') {

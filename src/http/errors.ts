@@ -39,14 +39,14 @@ export const parseError = (reason: string) => new ApiError(400, { detail: `JSON 
 export const notAcceptable = () => new ApiError(406, { detail: 'Could not satisfy the request Accept header.' });
 
 /** 503 while the database can't be reached; the client may retry. */
-export const databaseUnavailable = () =>
-  new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
+export const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
 
 /** Fastify's own error codes, mapped to DRF-style bodies. */
 const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new ApiError(413, { detail: 'Request body is too large.' }),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (error) => unsupportedMediaType(/"([^"]*)"/.exec(error.message)?.[1] ?? ''),
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new ApiError(400, { detail: 'Request body length does not match Content-Length.' }),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new ApiError(400, { detail: 'Request body length does not match Content-Length.' }),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new ApiError(400, { detail: 'JSON parse error - empty body.' }),
 };
 

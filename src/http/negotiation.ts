@@ -81,7 +81,10 @@ export function negotiate(format: string | undefined, accept: string | undefined
 }
 
 function chooseRenderer(format: string | undefined, accept: string | undefined): Renderer {
-  const ranges = (accept ?? '*/*').split(',').map(parseMediaRange).filter((r) => r !== undefined);
+  const ranges = (accept ?? '*/*')
+    .split(',')
+    .map(parseMediaRange)
+    .filter((r) => r !== undefined);
   if (format !== undefined && format !== '') {
     const mediaType = format === 'json' ? 'application/json' : format === 'api' ? 'text/html' : undefined;
     if (!mediaType) throw notFound();

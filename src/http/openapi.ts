@@ -16,7 +16,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { TSchema } from 'typebox';
-import { BadRequest, Detail, Item, ItemList, ItemPatch, ItemWrite, PRICE_MAXIMUM, PRODUCT_MAX_LENGTH, ValidationError } from '../items/item.schema.js';
+import {
+  BadRequest,
+  Detail,
+  Item,
+  ItemList,
+  ItemPatch,
+  ItemWrite,
+  PRICE_MAXIMUM,
+  PRODUCT_MAX_LENGTH,
+  ValidationError,
+} from '../items/item.schema.js';
 import { PARSED_MEDIA_TYPES } from './body-parsers.js';
 
 /** Where the document is served. */
@@ -59,7 +69,10 @@ const EXAMPLE_ITEM = { id: 1, product: 'Apple', price: 100 };
 const REQUEST_EXAMPLES: Readonly<Record<string, OpenAPIV3_1.MediaTypeObject['examples']>> = {
   create: {
     item: { summary: 'A new item', value: { product: 'Apple', price: 100 } },
-    numericString: { summary: 'Price as a numeric string (accepted, stored as 100)', value: { product: 'Apple', price: '100' } },
+    numericString: {
+      summary: 'Price as a numeric string (accepted, stored as 100)',
+      value: { product: 'Apple', price: '100' },
+    },
   },
   update: { item: { summary: 'Both fields', value: { product: 'Green apple', price: 120 } } },
   partial_update: {
@@ -76,7 +89,12 @@ const RESPONSE_EXAMPLES: Readonly<Record<string, OpenAPIV3_1.MediaTypeObject['ex
   },
   'item 200': { item: { summary: 'An item', value: EXAMPLE_ITEM } },
   'item 201': { item: { summary: 'The created item', value: EXAMPLE_ITEM } },
-  'query 400': { nullCharacter: { summary: '`?product=` holding a NUL character', value: { product: ['Null characters are not allowed.'] } } },
+  'query 400': {
+    nullCharacter: {
+      summary: '`?product=` holding a NUL character',
+      value: { product: ['Null characters are not allowed.'] },
+    },
+  },
   400: {
     fields: {
       summary: 'Field errors',
@@ -85,18 +103,37 @@ const RESPONSE_EXAMPLES: Readonly<Record<string, OpenAPIV3_1.MediaTypeObject['ex
         price: ['Ensure this value is greater than or equal to 0.'],
       },
     },
-    required: { summary: 'Missing fields', value: { product: ['This field is required.'], price: ['This field is required.'] } },
+    required: {
+      summary: 'Missing fields',
+      value: { product: ['This field is required.'], price: ['This field is required.'] },
+    },
     outOfRange: {
       summary: 'Price out of range',
-      value: { product: ['This field is required.'], price: [`Ensure this value is less than or equal to ${PRICE_MAXIMUM}.`] },
+      value: {
+        product: ['This field is required.'],
+        price: [`Ensure this value is less than or equal to ${PRICE_MAXIMUM}.`],
+      },
     },
-    nonField: { summary: 'Body is not an object', value: { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] } },
-    parse: { summary: 'Unparsable JSON (body `nope`)', value: { detail: `JSON parse error - Unexpected token 'o', "nope" is not valid JSON` } },
+    nonField: {
+      summary: 'Body is not an object',
+      value: { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] },
+    },
+    parse: {
+      summary: 'Unparsable JSON (body `nope`)',
+      value: { detail: `JSON parse error - Unexpected token 'o', "nope" is not valid JSON` },
+    },
   },
   404: { notFound: { summary: 'Missing item', value: { detail: 'Not found.' } } },
-  406: { notAcceptable: { summary: 'Unsupported Accept', value: { detail: 'Could not satisfy the request Accept header.' } } },
+  406: {
+    notAcceptable: { summary: 'Unsupported Accept', value: { detail: 'Could not satisfy the request Accept header.' } },
+  },
   413: { tooLarge: { summary: 'Body too large', value: { detail: 'Request body is too large.' } } },
-  415: { unsupported: { summary: 'Unsupported Content-Type', value: { detail: 'Unsupported media type "text/plain" in request.' } } },
+  415: {
+    unsupported: {
+      summary: 'Unsupported Content-Type',
+      value: { detail: 'Unsupported media type "text/plain" in request.' },
+    },
+  },
   503: { unavailable: { summary: 'Database down', value: { detail: 'Database unavailable.' } } },
 };
 
@@ -131,7 +168,10 @@ function referenceComponents(schema: unknown): unknown {
  * `@fastify/swagger` route transform: shared schemas become references, request bodies list every
  * media type the DRF parsers read, and each operation lists the errors it can answer.
  */
-function transformRoute({ schema, url }: { schema: FastifySchema; url: string }): { schema: FastifySchema; url: string } {
+function transformRoute({ schema, url }: { schema: FastifySchema; url: string }): {
+  schema: FastifySchema;
+  url: string;
+} {
   if (!schema || schema.hide) return { schema, url };
   const response: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
   const transformed: FastifySchema & { consumes?: readonly string[] } = { ...schema };
@@ -143,7 +183,8 @@ function transformRoute({ schema, url }: { schema: FastifySchema; url: string })
   if (url.startsWith('/api/items/')) {
     response[503] ??= Detail;
     // ?product= with a NUL character is a field error on every URL the filters apply to.
-    if ((schema.querystring as { properties?: Record<string, unknown> } | undefined)?.properties?.product) response[400] ??= BadRequest;
+    if ((schema.querystring as { properties?: Record<string, unknown> } | undefined)?.properties?.product)
+      response[400] ??= BadRequest;
   }
   if (schema.body) {
     transformed.body = referenceComponents(schema.body);
@@ -152,7 +193,9 @@ function transformRoute({ schema, url }: { schema: FastifySchema; url: string })
     response[413] ??= Detail;
     response[415] ??= Detail;
   }
-  transformed.response = Object.fromEntries(Object.entries(response).map(([status, value]) => [status, referenceComponents(value)]));
+  transformed.response = Object.fromEntries(
+    Object.entries(response).map(([status, value]) => [status, referenceComponents(value)]),
+  );
   return { schema: transformed, url };
 }
 
@@ -164,7 +207,11 @@ function exampleKey(operationId: string, status: string, hasBody: boolean): stri
 }
 
 /** Adds response descriptions and named examples; fills `application/json` examples per operation. */
-function transformDocument({ openapiObject }: { openapiObject: Partial<OpenAPIV3_1.Document> }): Partial<OpenAPIV3_1.Document> {
+function transformDocument({
+  openapiObject,
+}: {
+  openapiObject: Partial<OpenAPIV3_1.Document>;
+}): Partial<OpenAPIV3_1.Document> {
   for (const pathItem of Object.values(openapiObject.paths ?? {})) {
     for (const operation of Object.values(pathItem ?? {}) as OpenAPIV3_1.OperationObject[]) {
       if (typeof operation !== 'object' || !operation.responses) continue;
@@ -177,12 +224,15 @@ function transformDocument({ openapiObject }: { openapiObject: Partial<OpenAPIV3
       const responses = operation.responses as Record<string, OpenAPIV3_1.ResponseObject>;
       for (const [status, response] of Object.entries(responses)) {
         const description = STATUS_DESCRIPTIONS[status];
-        if (description && (response.description === 'Default Response' || !response.description)) response.description = description;
+        if (description && (response.description === 'Default Response' || !response.description))
+          response.description = description;
         const json = response.content?.['application/json'];
         const examples = RESPONSE_EXAMPLES[exampleKey(operationId, status, requestBody !== undefined)];
         if (json && examples && operation.tags?.includes('items')) json.examples = examples;
         if (status === '503') {
-          response.headers = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' }, example: 1 } };
+          response.headers = {
+            'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' }, example: 1 },
+          };
         }
       }
     }
@@ -214,14 +264,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   const catalogue: RegisteredRoute[] = [];
   catalogues.set(app, catalogue);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) catalogue.push({ method, url: route.url, hidden: route.schema?.hide === true });
+    for (const method of [route.method].flat())
+      catalogue.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
   for (const [schema, name] of COMPONENTS) app.addSchema({ ...schema, $id: name });
   await app.register(swagger, {
     openapi: DOCUMENT_INFO,
     transform: transformRoute,
     // Components keep their names (`Item`, not `def-0`).
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     transformObject: transformDocument as FastifyDynamicSwaggerOptions['transformObject'],
   });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());

@@ -78,7 +78,10 @@ export function isPreflight(request: FastifyRequest): boolean {
  * Adds {@link SECURITY_HEADERS} to every response (set on arrival, so errors, 404s and redirects carry
  * them too) and, when `corsOrigins` is not empty, registers CORS.
  */
-export async function registerSecurity(app: FastifyInstance, { corsOrigins }: { corsOrigins: readonly string[] }): Promise<void> {
+export async function registerSecurity(
+  app: FastifyInstance,
+  { corsOrigins }: { corsOrigins: readonly string[] },
+): Promise<void> {
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     done();

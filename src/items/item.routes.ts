@@ -109,7 +109,12 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
   app.setValidatorCompiler(passThrough);
 
   /** DRF order for writes to one item: filter errors, then 404, then the body's 400 or 415. */
-  async function validatedChanges(request: FastifyRequest, id: number, filter: repository.ItemFilter, partial: boolean) {
+  async function validatedChanges(
+    request: FastifyRequest,
+    id: number,
+    filter: repository.ItemFilter,
+    partial: boolean,
+  ) {
     const exists = async () => (await repository.findItem(kysely, id, filter)) !== undefined;
     let body: unknown;
     try {
@@ -161,7 +166,12 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
 
   app.get('/api/items/:id/', {
     config: DETAIL,
-    schema: { ...detailSchema, operationId: 'retrieve', summary: 'Retrieve an item', response: { 200: Item, 404: Detail } },
+    schema: {
+      ...detailSchema,
+      operationId: 'retrieve',
+      summary: 'Retrieve an item',
+      response: { 200: Item, 404: Detail },
+    },
     handler: async (request) => {
       const item = await repository.findItem(kysely, idOf(request), readFilter(request));
       if (!item) throw notFound();
@@ -169,7 +179,10 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
     },
   });
 
-  for (const [method, partial] of [['PUT', false], ['PATCH', true]] as const) {
+  for (const [method, partial] of [
+    ['PUT', false],
+    ['PATCH', true],
+  ] as const) {
     app.route({
       method,
       url: '/api/items/:id/',
@@ -194,7 +207,12 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
 
   app.delete('/api/items/:id/', {
     config: DETAIL,
-    schema: { ...detailSchema, operationId: 'destroy', summary: 'Delete an item', response: { 204: Type.Null(), 404: Detail } },
+    schema: {
+      ...detailSchema,
+      operationId: 'destroy',
+      summary: 'Delete an item',
+      response: { 204: Type.Null(), 404: Detail },
+    },
     handler: async (request, reply) => {
       if (!(await repository.deleteItem(kysely, idOf(request), readFilter(request)))) throw notFound();
       return reply.code(204).send();

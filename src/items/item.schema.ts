@@ -65,10 +65,24 @@ export const ORDERING_FIELDS = ['id', 'product', 'price'] as const;
 
 /** Query string of the list (and of the detail URLs, which the filters also narrow, as in DRF). */
 export const ItemQuery = Type.Object({
-  product: Type.Optional(Type.String({ description: 'Exact, case-sensitive match on product (trimmed; blank is ignored).' })),
-  search: Type.Optional(Type.String({ description: 'Case-insensitive substring match on product; several words must all match.' })),
-  ordering: Type.Optional(Type.String({ description: 'Comma-separated fields among id, product, price; prefix - for descending. Unknown fields are ignored.', examples: ['-price,id'] })),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('api')], { description: 'Renderer: json, or api for the HTML view.' })),
+  product: Type.Optional(
+    Type.String({ description: 'Exact, case-sensitive match on product (trimmed; blank is ignored).' }),
+  ),
+  search: Type.Optional(
+    Type.String({ description: 'Case-insensitive substring match on product; several words must all match.' }),
+  ),
+  ordering: Type.Optional(
+    Type.String({
+      description:
+        'Comma-separated fields among id, product, price; prefix - for descending. Unknown fields are ignored.',
+      examples: ['-price,id'],
+    }),
+  ),
+  format: Type.Optional(
+    Type.Union([Type.Literal('json'), Type.Literal('api')], {
+      description: 'Renderer: json, or api for the HTML view.',
+    }),
+  ),
 });
 
 /** Path parameter of the detail URLs. */

@@ -14,7 +14,6 @@ export type FieldErrors = Record<string, string[]>;
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
-
 /** DRF `IntegerField.MAX_STRING_LENGTH`: longer numeric strings are refused before parsing. */
 const MAX_INTEGER_STRING_LENGTH = 1000;
 
@@ -41,7 +40,6 @@ function pythonTypeName(value: unknown): string {
   return typeof value;
 }
 
-
 /**
  * DRF `CharField` (`trim_whitespace=True`, `allow_blank=False`, `max_length`) plus Django's
  * `ProhibitNullCharactersValidator` and `ProhibitSurrogateCharactersValidator`. Numbers become
@@ -49,13 +47,15 @@ function pythonTypeName(value: unknown): string {
  */
 export function validateProduct(value: unknown): Validation<string> {
   if (value === null) return { ok: false, errors: { product: [MESSAGES.null] } };
-  if (typeof value === 'string' && pythonStrip(value) === '') return { ok: false, errors: { product: [MESSAGES.blank] } };
+  if (typeof value === 'string' && pythonStrip(value) === '')
+    return { ok: false, errors: { product: [MESSAGES.blank] } };
   if (typeof value !== 'string' && (typeof value !== 'number' || !Number.isFinite(value))) {
     return { ok: false, errors: { product: [MESSAGES.invalidString] } };
   }
   const text = pythonStrip(typeof value === 'string' ? value : String(value));
   const messages: string[] = [];
-  if ([...text].length > PRODUCT_MAX_LENGTH) messages.push(`Ensure this field has no more than ${PRODUCT_MAX_LENGTH} characters.`);
+  if ([...text].length > PRODUCT_MAX_LENGTH)
+    messages.push(`Ensure this field has no more than ${PRODUCT_MAX_LENGTH} characters.`);
   if (text.includes('\0')) messages.push(MESSAGES.nullCharacters);
   const surrogate = LONE_SURROGATE.exec(text);
   if (surrogate) {

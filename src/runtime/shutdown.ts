@@ -44,7 +44,17 @@ export interface ShutdownOptions {
  * @returns a function to call with the signal name.
  */
 export function gracefulShutdown(options: ShutdownOptions): (signal: string) => Promise<void> {
-  const { app, db, logger, flush, endLogs, readiness, drainMs, timeoutMs, exit = (code) => process.exit(code) } = options;
+  const {
+    app,
+    db,
+    logger,
+    flush,
+    endLogs,
+    readiness,
+    drainMs,
+    timeoutMs,
+    exit = (code) => process.exit(code),
+  } = options;
   let running: Promise<void> | undefined;
   const run = async (signal: string) => {
     readiness.beginShutdown();

@@ -22,12 +22,23 @@ for (const backend of BACKENDS) {
     async function setUp(t: TestContext): Promise<Seeded> {
       const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
       const insert = (product: string, price: number) =>
-        api.db.kysely.insertInto('myapi_item').values({ product, price }).returning(['id', 'product', 'price']).executeTakeFirstOrThrow();
+        api.db.kysely
+          .insertInto('myapi_item')
+          .values({ product, price })
+          .returning(['id', 'product', 'price'])
+          .executeTakeFirstOrThrow();
       return { api, item1: await insert('Apple', 100), item2: await insert('Banana', 50) };
     }
 
     const count = async (api: TestApp) =>
-      Number((await api.db.kysely.selectFrom('myapi_item').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await api.db.kysely
+            .selectFrom('myapi_item')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     const row = (api: TestApp, id: number) =>
       api.db.kysely.selectFrom('myapi_item').select(['id', 'product', 'price']).where('id', '=', id).executeTakeFirst();
@@ -58,7 +69,10 @@ for (const backend of BACKENDS) {
 
     it('test_update_item: PUT → 200, row changed', async (t) => {
       const { api, item1 } = await setUp(t);
-      const response = await api.request(`/api/items/${item1.id}/`, { method: 'PUT', json: { product: 'Updated Apple', price: 150 } });
+      const response = await api.request(`/api/items/${item1.id}/`, {
+        method: 'PUT',
+        json: { product: 'Updated Apple', price: 150 },
+      });
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), { id: item1.id, product: 'Updated Apple', price: 150 });
       assert.deepEqual(await row(api, item1.id), { id: item1.id, product: 'Updated Apple', price: 150 });

@@ -70,7 +70,15 @@ for (const backend of BACKENDS) {
 
     it('404 {"detail"}: missing, malformed and out-of-range ids, unknown URLs', async (t) => {
       const api = await start(t);
-      for (const url of ['/api/items/9999/', '/api/items/abc/', '/api/items/0/', '/api/items/-1/', '/api/items/99999999999999999999999/', '/api/nothing/', '/nothing']) {
+      for (const url of [
+        '/api/items/9999/',
+        '/api/items/abc/',
+        '/api/items/0/',
+        '/api/items/-1/',
+        '/api/items/99999999999999999999999/',
+        '/api/nothing/',
+        '/nothing',
+      ]) {
         const response = await api.request(url);
         assert.equal(response.status, 404, url);
         assert.match(response.headers.get('content-type') ?? '', /^application\/json/, url);
@@ -104,7 +112,10 @@ for (const backend of BACKENDS) {
 
     it('400 {"field": [...]} for invalid fields, and {"non_field_errors"} for a non-object body', async (t) => {
       const api = await start(t);
-      const response = await api.request('/api/items/', { method: 'POST', json: { product: 'x'.repeat(21), price: 'abc' } });
+      const response = await api.request('/api/items/', {
+        method: 'POST',
+        json: { product: 'x'.repeat(21), price: 'abc' },
+      });
       assert.equal(response.status, 400);
       assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
       assert.deepEqual(await response.json(), {
@@ -138,7 +149,11 @@ for (const backend of BACKENDS) {
         new Uint8Array([0x7b, 0xff, 0x7d]),
       ];
       for (const body of bodies) {
-        for (const [method, url] of [['POST', '/api/items/'], ['PUT', `/api/items/${item.id}/`], ['PATCH', `/api/items/${item.id}/`]]) {
+        for (const [method, url] of [
+          ['POST', '/api/items/'],
+          ['PUT', `/api/items/${item.id}/`],
+          ['PATCH', `/api/items/${item.id}/`],
+        ]) {
           const response = await api.request(url!, { method, headers: { 'content-type': 'application/json' }, body });
           assert.equal(response.status, 400, `${method} ${String(body)}`);
           const answer = (await response.json()) as { detail: string };
@@ -153,10 +168,18 @@ for (const backend of BACKENDS) {
       const api = await start(t);
       const padding = (n: number) => `{"product":"Apple","price":1,"pad":"${'x'.repeat(n)}"}`;
       const overhead = padding(0).length;
-      const tooBig = await api.request('/api/items/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: padding(1_048_576 - overhead + 1) });
+      const tooBig = await api.request('/api/items/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: padding(1_048_576 - overhead + 1),
+      });
       assert.equal(tooBig.status, 413);
       assert.deepEqual(await tooBig.json(), { detail: 'Request body is too large.' });
-      const justFits = await api.request('/api/items/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: padding(1_048_576 - overhead) });
+      const justFits = await api.request('/api/items/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: padding(1_048_576 - overhead),
+      });
       assert.equal(justFits.status, 201);
       assert.equal((await list(api)).length, 1);
     });
@@ -164,8 +187,16 @@ for (const backend of BACKENDS) {
     it('415 {"detail"} for an unsupported media type with a body', async (t) => {
       const api = await start(t);
       const item = await create(api, 'Apple', 100);
-      for (const [method, url] of [['POST', '/api/items/'], ['PUT', `/api/items/${item.id}/`], ['PATCH', `/api/items/${item.id}/`]]) {
-        const response = await api.request(url!, { method, headers: { 'content-type': 'text/plain' }, body: '{"product":"Pear","price":1}' });
+      for (const [method, url] of [
+        ['POST', '/api/items/'],
+        ['PUT', `/api/items/${item.id}/`],
+        ['PATCH', `/api/items/${item.id}/`],
+      ]) {
+        const response = await api.request(url!, {
+          method,
+          headers: { 'content-type': 'text/plain' },
+          body: '{"product":"Pear","price":1}',
+        });
         assert.equal(response.status, 415, method);
         assert.deepEqual(await response.json(), { detail: 'Unsupported media type "text/plain" in request.' });
       }
@@ -198,7 +229,14 @@ for (const backend of BACKENDS) {
       const multipart = new FormData();
       multipart.append('product', 'a');
       const odd: [string, RequestInit][] = [
-        ['form', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'product=a&price=9' }],
+        [
+          'form',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'product=a&price=9',
+          },
+        ],
         ['multipart', { method: 'PUT', body: multipart }],
         ['bad JSON', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{bad' }],
       ];
@@ -207,9 +245,17 @@ for (const backend of BACKENDS) {
         const response = await api.request(url, init);
         assert.equal(response.status, 308, name);
       }
-      const healthPost = await api.request('/healthz', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1' });
+      const healthPost = await api.request('/healthz', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'x=1',
+      });
       assert.equal(healthPost.status, 405);
-      const unknownPost = await api.request('/nowhere', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
+      const unknownPost = await api.request('/nowhere', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{bad',
+      });
       assert.equal(unknownPost.status, 404);
       assert.deepEqual(await unknownPost.json(), { detail: 'Not found.' });
       // The 308 target takes the same method and body.
@@ -236,17 +282,30 @@ for (const backend of BACKENDS) {
       const fields = {
         id: { type: 'integer', required: false, read_only: true, label: 'ID' },
         product: { type: 'string', required: true, read_only: false, label: 'Product', max_length: 20 },
-        price: { type: 'integer', required: true, read_only: false, label: 'Price', min_value: 0, max_value: 2147483647 },
+        price: {
+          type: 'integer',
+          required: true,
+          read_only: false,
+          label: 'Price',
+          min_value: 0,
+          max_value: 2147483647,
+        },
       };
       const listMeta = await api.request('/api/items/', { method: 'OPTIONS' });
       assert.equal(listMeta.status, 200);
       assert.equal(listMeta.headers.get('allow'), LIST_ALLOW);
       const listBody = (await listMeta.json()) as Metadata;
       assert.equal(listBody.name, 'Item List');
-      assert.deepEqual(listBody.parses, ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']);
+      assert.deepEqual(listBody.parses, [
+        'application/json',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+      ]);
       assert.ok(listBody.renders.includes('application/json'));
       assert.deepEqual(listBody.actions, { POST: fields });
-      const detailBody = (await (await api.request(`/api/items/${item.id}/`, { method: 'OPTIONS' })).json()) as Metadata;
+      const detailBody = (await (
+        await api.request(`/api/items/${item.id}/`, { method: 'OPTIONS' })
+      ).json()) as Metadata;
       assert.equal(detailBody.name, 'Item Instance');
       assert.deepEqual(detailBody.actions, { PUT: fields });
       const missing = await api.request('/api/items/9999/', { method: 'OPTIONS' });
@@ -285,7 +344,11 @@ for (const backend of BACKENDS) {
         assert.equal(response.status, 404, JSON.stringify(body));
         assert.deepEqual(await response.json(), { detail: 'Not found.' });
       }
-      const malformed = await api.request('/api/items/9999/', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{' });
+      const malformed = await api.request('/api/items/9999/', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: '{',
+      });
       assert.equal(malformed.status, 404);
       assert.deepEqual(await list(api), []);
     });
@@ -299,14 +362,24 @@ for (const backend of BACKENDS) {
       const patch = await api.request(`/api/items/${item.id}/`, { method: 'PATCH', json: {} });
       assert.equal(patch.status, 200);
       assert.deepEqual(await patch.json(), item);
-      const patchProduct = await api.request(`/api/items/${item.id}/`, { method: 'PATCH', json: { product: ' Pear ' } });
+      const patchProduct = await api.request(`/api/items/${item.id}/`, {
+        method: 'PATCH',
+        json: { product: ' Pear ' },
+      });
       assert.deepEqual(await patchProduct.json(), { ...item, product: 'Pear' });
       assert.deepEqual(await list(api), [{ ...item, product: 'Pear' }]);
     });
 
     it('form-urlencoded and multipart bodies are read as DRF did (strings, last value wins)', async (t) => {
       const api = await start(t);
-      const form = await api.request('/api/items/', { method: 'POST', body: new URLSearchParams([['product', ' Apple '], ['price', '100'], ['price', '120']]) });
+      const form = await api.request('/api/items/', {
+        method: 'POST',
+        body: new URLSearchParams([
+          ['product', ' Apple '],
+          ['price', '100'],
+          ['price', '120'],
+        ]),
+      });
       assert.equal(form.status, 201);
       const apple = (await form.json()) as Item;
       assert.deepEqual(apple, { id: apple.id, product: 'Apple', price: 120 });
@@ -322,19 +395,32 @@ for (const backend of BACKENDS) {
       patch.append('price', '7');
       const patched = await api.request(`/api/items/${banana.id}/`, { method: 'PATCH', body: patch });
       assert.deepEqual(await patched.json(), { ...banana, price: 7 });
-      const bad = await api.request('/api/items/', { method: 'POST', body: new URLSearchParams({ product: '', price: 'x' }) });
+      const bad = await api.request('/api/items/', {
+        method: 'POST',
+        body: new URLSearchParams({ product: '', price: 'x' }),
+      });
       assert.equal(bad.status, 400);
-      assert.deepEqual(await bad.json(), { product: ['This field may not be blank.'], price: ['A valid integer is required.'] });
+      assert.deepEqual(await bad.json(), {
+        product: ['This field may not be blank.'],
+        price: ['A valid integer is required.'],
+      });
       assert.deepEqual(await list(api), [apple, { ...banana, price: 7 }]);
     });
 
     it('an empty body sent as application/json: DELETE → 204, POST → 400 required fields (FIELD_NOTES F6)', async (t) => {
       const api = await start(t);
       const item = await create(api, 'Apple', 100);
-      const del = await api.request(`/api/items/${item.id}/`, { method: 'DELETE', headers: { 'content-type': 'application/json' } });
+      const del = await api.request(`/api/items/${item.id}/`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(del.status, 204);
       assert.equal(await del.text(), '');
-      const post = await api.request('/api/items/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+      const post = await api.request('/api/items/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '',
+      });
       assert.equal(post.status, 400);
       assert.deepEqual(await post.json(), { product: ['This field is required.'], price: ['This field is required.'] });
       assert.deepEqual(await list(api), []);
@@ -360,13 +446,19 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 12; i++) items.push(await create(api, `P${i}`, 100 - i));
       // Updates rewrite rows (PostgreSQL moves the row version); the order must not follow.
       for (const index of [0, 5, 3]) {
-        const response = await api.request(`/api/items/${items[index]!.id}/`, { method: 'PATCH', json: { price: 1000 + index } });
+        const response = await api.request(`/api/items/${items[index]!.id}/`, {
+          method: 'PATCH',
+          json: { price: 1000 + index },
+        });
         items[index] = (await response.json()) as Item;
       }
       const answer = await list(api);
       assert.ok(Array.isArray(answer));
       assert.deepEqual(answer, items);
-      assert.deepEqual(answer.map((i) => i.id), [...answer.map((i) => i.id)].sort((a, b) => a - b));
+      assert.deepEqual(
+        answer.map((i) => i.id),
+        [...answer.map((i) => i.id)].sort((a, b) => a - b),
+      );
     });
 
     it('GET /api/ lists the items URL; GET /healthz answers OK', async (t) => {

@@ -25,7 +25,11 @@ async function assertCreated(api: TestApp, body: string, expected: { product: st
   const answer = (await response.json()) as { id: number };
   assert.equal(response.status, 201, `${body} → ${JSON.stringify(answer)}`);
   assert.deepEqual(answer, { id: answer.id, ...expected }, body);
-  const stored = await api.db.kysely.selectFrom('myapi_item').select(['product', 'price']).where('id', '=', answer.id).executeTakeFirst();
+  const stored = await api.db.kysely
+    .selectFrom('myapi_item')
+    .select(['product', 'price'])
+    .where('id', '=', answer.id)
+    .executeTakeFirst();
   assert.deepEqual(stored, expected, `stored row for ${body}`);
 }
 
@@ -61,7 +65,10 @@ for (const backend of BACKENDS) {
       it('is trimmed before the length check and storage', async (t) => {
         const api = await start(t);
         await assertCreated(api, product('"  Apple \\t\\n"'), { product: 'Apple', price: 1 });
-        await assertCreated(api, product(JSON.stringify(`\u3000${'b'.repeat(20)}\u00a0 `)), { product: 'b'.repeat(20), price: 1 });
+        await assertCreated(api, product(JSON.stringify(`\u3000${'b'.repeat(20)}\u00a0 `)), {
+          product: 'b'.repeat(20),
+          price: 1,
+        });
         await assertCreated(api, product('"a  b"'), { product: 'a  b', price: 1 });
       });
 
@@ -94,8 +101,12 @@ for (const backend of BACKENDS) {
 
       it('refuses lone surrogates, keeps paired ones', async (t) => {
         const api = await start(t);
-        await assertRefused(api, '{"product":"a\\ud800b","price":1}', { product: ['Surrogate characters are not allowed: U+D800.'] });
-        await assertRefused(api, '{"product":"\\udc00","price":1}', { product: ['Surrogate characters are not allowed: U+DC00.'] });
+        await assertRefused(api, '{"product":"a\\ud800b","price":1}', {
+          product: ['Surrogate characters are not allowed: U+D800.'],
+        });
+        await assertRefused(api, '{"product":"\\udc00","price":1}', {
+          product: ['Surrogate characters are not allowed: U+DC00.'],
+        });
         await assertCreated(api, '{"product":"\\ud83c\\udf4e","price":1}', { product: '🍎', price: 1 });
       });
     });
@@ -120,7 +131,20 @@ for (const backend of BACKENDS) {
 
       it('refuses non-integers: 1.5, "1e2", "0x10", "1__0", true, "", [], {}', async (t) => {
         const api = await start(t);
-        for (const value of ['1.5', '"1e2"', '"0x10"', '"1__0"', '"1.5"', 'true', 'false', '""', '"  "', '[]', '{}', '"abc"']) {
+        for (const value of [
+          '1.5',
+          '"1e2"',
+          '"0x10"',
+          '"1__0"',
+          '"1.5"',
+          'true',
+          'false',
+          '""',
+          '"  "',
+          '[]',
+          '{}',
+          '"abc"',
+        ]) {
           await assertRefused(api, price(value), { price: ['A valid integer is required.'] });
         }
       });
@@ -141,7 +165,7 @@ for (const backend of BACKENDS) {
         await assertRefused(api, price('"99999999999999999999999"'), tooBig);
         await assertRefused(api, price('-1'), negative);
         await assertRefused(api, price('"-1"'), negative);
-        const [{ id }] = await api.db.kysely.selectFrom('myapi_item').select('id').execute() as [{ id: number }];
+        const [{ id }] = (await api.db.kysely.selectFrom('myapi_item').select('id').execute()) as [{ id: number }];
         for (const method of ['PUT', 'PATCH']) {
           const over = await api.request(`/api/items/${id}/`, { method, json: { product: 'P', price: 2147483648 } });
           assert.equal(over.status, 400, method);
@@ -150,7 +174,11 @@ for (const backend of BACKENDS) {
           assert.equal(under.status, 400, method);
           assert.deepEqual(await under.json(), negative, method);
         }
-        const stored = await api.db.kysely.selectFrom('myapi_item').select('price').where('id', '=', id).executeTakeFirst();
+        const stored = await api.db.kysely
+          .selectFrom('myapi_item')
+          .select('price')
+          .where('id', '=', id)
+          .executeTakeFirst();
         assert.deepEqual(stored, { price: 2147483647 });
       });
     });
@@ -171,7 +199,10 @@ for (const backend of BACKENDS) {
       const item = (await created.json()) as { id: number };
       assert.deepEqual(Object.keys(item).sort(), ['id', 'price', 'product']);
       assert.notEqual(item.id, 999);
-      const put = await api.request(`/api/items/${item.id}/`, { method: 'PUT', json: { id: 5000, product: 'Pear', price: 2, extra: true } });
+      const put = await api.request(`/api/items/${item.id}/`, {
+        method: 'PUT',
+        json: { id: 5000, product: 'Pear', price: 2, extra: true },
+      });
       assert.equal(put.status, 200);
       assert.deepEqual(await put.json(), { id: item.id, product: 'Pear', price: 2 });
       const ids = (await api.db.kysely.selectFrom('myapi_item').select('id').execute()).map((r) => r.id);

@@ -86,7 +86,10 @@ describe('?search=', () => {
       const app = await appWith(t, backend, SEARCH_ITEMS);
       assert.deepEqual(await products(app, `search=${Array(32).fill('a').join('+')}`), await products(app, 'search=a'));
       // ~1000 LIKE conditions exceeded SQLite's expression depth and gave a 500 (found by a fresh-user test).
-      for (const url of [`/api/items/?search=${Array(33).fill('a').join('+')}`, `/api/items/1/?search=${Array(1200).fill('a').join(',')}`]) {
+      for (const url of [
+        `/api/items/?search=${Array(33).fill('a').join('+')}`,
+        `/api/items/1/?search=${Array(1200).fill('a').join(',')}`,
+      ]) {
         const response = await app.request(url);
         assert.equal(response.status, 400, url.slice(0, 40));
         const body = (await response.json()) as Record<string, unknown>;
@@ -108,25 +111,77 @@ describe('?ordering=', () => {
   for (const backend of BACKENDS) {
     it(`orders by price, -price,id, product, with id breaking ties (${backend.name})`, async (t) => {
       const app = await appWith(t, backend, ORDER_ITEMS);
-      assert.deepEqual(await idsAndPrices(app, ''), [[1, 50], [2, 100], [3, 50], [4, 20]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=price'), [[4, 20], [1, 50], [3, 50], [2, 100]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=-price,id'), [[2, 100], [1, 50], [3, 50], [4, 20]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=-price,-id'), [[2, 100], [3, 50], [1, 50], [4, 20]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=-id'), [[4, 20], [3, 50], [2, 100], [1, 50]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=product,price'), [[4, 20], [2, 100], [3, 50], [1, 50]]);
+      assert.deepEqual(await idsAndPrices(app, ''), [
+        [1, 50],
+        [2, 100],
+        [3, 50],
+        [4, 20],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=price'), [
+        [4, 20],
+        [1, 50],
+        [3, 50],
+        [2, 100],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=-price,id'), [
+        [2, 100],
+        [1, 50],
+        [3, 50],
+        [4, 20],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=-price,-id'), [
+        [2, 100],
+        [3, 50],
+        [1, 50],
+        [4, 20],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=-id'), [
+        [4, 20],
+        [3, 50],
+        [2, 100],
+        [1, 50],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=product,price'), [
+        [4, 20],
+        [2, 100],
+        [3, 50],
+        [1, 50],
+      ]);
     });
 
     it(`ignores unknown fields, keeping the known ones (${backend.name})`, async (t) => {
       const app = await appWith(t, backend, ORDER_ITEMS);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=colour'), [[1, 50], [2, 100], [3, 50], [4, 20]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering=-colour,price'), [[4, 20], [1, 50], [3, 50], [2, 100]]);
-      assert.deepEqual(await idsAndPrices(app, 'ordering='), [[1, 50], [2, 100], [3, 50], [4, 20]]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=colour'), [
+        [1, 50],
+        [2, 100],
+        [3, 50],
+        [4, 20],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering=-colour,price'), [
+        [4, 20],
+        [1, 50],
+        [3, 50],
+        [2, 100],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'ordering='), [
+        [1, 50],
+        [2, 100],
+        [3, 50],
+        [4, 20],
+      ]);
     });
 
     it(`combines with ?search= and ?product= (${backend.name})`, async (t) => {
       const app = await appWith(t, backend, ORDER_ITEMS);
-      assert.deepEqual(await idsAndPrices(app, 'search=a&ordering=-price'), [[2, 100], [3, 50], [4, 20]]);
-      assert.deepEqual(await idsAndPrices(app, 'product=Apple&ordering=price'), [[4, 20], [2, 100]]);
+      assert.deepEqual(await idsAndPrices(app, 'search=a&ordering=-price'), [
+        [2, 100],
+        [3, 50],
+        [4, 20],
+      ]);
+      assert.deepEqual(await idsAndPrices(app, 'product=Apple&ordering=price'), [
+        [4, 20],
+        [2, 100],
+      ]);
     });
   }
 });

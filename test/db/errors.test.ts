@@ -21,7 +21,9 @@ function assertNothingLeaks(text: string): void {
 }
 
 /** Log lines at level `error`, parsed. */
-function errorLines(logText: string): Array<{ msg: string; err?: { message?: string; code?: string; stack?: string } }> {
+function errorLines(
+  logText: string,
+): Array<{ msg: string; err?: { message?: string; code?: string; stack?: string } }> {
   return logText
     .split('\n')
     .filter(Boolean)
@@ -46,15 +48,22 @@ describe('database errors over HTTP', () => {
     }
     const health = await fetch(`${app.baseUrl}/healthz`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(health.status, 200);
-    const errors = errorLines((await app.logText()));
-    assert.ok(errors.some((e) => JSON.stringify(e.err).includes('ECONNREFUSED')), 'the log carries ECONNREFUSED');
-    assert.doesNotMatch((await app.logText()), new RegExp(SECRET));
+    const errors = errorLines(await app.logText());
+    assert.ok(
+      errors.some((e) => JSON.stringify(e.err).includes('ECONNREFUSED')),
+      'the log carries ECONNREFUSED',
+    );
+    assert.doesNotMatch(await app.logText(), new RegExp(SECRET));
   });
 
   it('a statement that outlives DB_STATEMENT_TIMEOUT_MS is cancelled: 503, logged with SQLSTATE 57014, then recovers', async (t) => {
     const schema = await createTestSchema(t);
     const databaseUrl = withSearchPath(TEST_DATABASE_URL, schema);
-    const app = await startTestApp(t, { DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '300' }, { captureLog: true });
+    const app = await startTestApp(
+      t,
+      { DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '300' },
+      { captureLog: true },
+    );
     // Another session holds the table, so the list query waits for the lock until statement_timeout fires.
     const locker = new pg.Client({ connectionString: databaseUrl });
     await locker.connect();
@@ -68,7 +77,7 @@ describe('database errors over HTTP', () => {
     assert.equal(res.headers.get('retry-after'), '1');
     assert.deepEqual(JSON.parse(text), { detail: 'Database unavailable.' });
     assertNothingLeaks(text);
-    const logged = errorLines((await app.logText())).find((e) => e.err?.code === '57014');
+    const logged = errorLines(await app.logText()).find((e) => e.err?.code === '57014');
     assert.ok(logged, 'an error line with SQLSTATE 57014');
     assert.match(logged.err!.message!, /canceling statement due to statement timeout/);
     assert.ok(logged.err!.stack, 'the log has the stack');
@@ -80,7 +89,9 @@ describe('database errors over HTTP', () => {
       const app = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) }, { captureLog: true });
       // A rule the API's validation does not know, as a DBA might add: the database is the last word.
       if (backend.name === 'postgres') {
-        await sql`alter table myapi_item add constraint myapi_item_no_durian check (product <> 'Durian')`.execute(app.db.kysely);
+        await sql`alter table myapi_item add constraint myapi_item_no_durian check (product <> 'Durian')`.execute(
+          app.db.kysely,
+        );
       } else {
         await sql`create trigger myapi_item_no_durian before insert on myapi_item when new.product = 'Durian'
           begin select raise(abort, 'CHECK constraint failed: myapi_item_no_durian'); end`.execute(app.db.kysely);
@@ -95,7 +106,7 @@ describe('database errors over HTTP', () => {
       assert.deepEqual(JSON.parse(text), { detail: 'Internal server error.' });
       assertNothingLeaks(text);
       assert.equal(text.includes('myapi_item_no_durian'), false);
-      const logged = errorLines((await app.logText())).find((e) => e.err?.message?.includes('myapi_item_no_durian'));
+      const logged = errorLines(await app.logText()).find((e) => e.err?.message?.includes('myapi_item_no_durian'));
       assert.ok(logged, 'the constraint error is logged in full');
       assert.equal(await (await fetch(`${app.baseUrl}/api/items/`)).text(), '[]');
     });

@@ -46,8 +46,10 @@ describe('bigint ids', () => {
       assert.equal(created.text, '{"id":3000000000,"product":"Big","price":1}');
       const next = await getJson(`${baseUrl}/api/items/`, post({ product: 'Bigger', price: 2 }));
       assert.deepEqual(next.body, { id: 3000000001, product: 'Bigger', price: 2 });
-      assert.equal((await getJson(`${baseUrl}/api/items/`)).text,
-        '[{"id":3000000000,"product":"Big","price":1},{"id":3000000001,"product":"Bigger","price":2}]');
+      assert.equal(
+        (await getJson(`${baseUrl}/api/items/`)).text,
+        '[{"id":3000000000,"product":"Big","price":1},{"id":3000000001,"product":"Bigger","price":2}]',
+      );
       const one = await getJson(`${baseUrl}/api/items/3000000001/`);
       assert.equal(one.text, '{"id":3000000001,"product":"Bigger","price":2}');
     });
@@ -60,6 +62,6 @@ describe('bigint ids', () => {
     const res = await getJson(`${app.baseUrl}/api/items/`, post({ product: 'Huge', price: 1 }));
     assert.equal(res.status, 500);
     assert.deepEqual(res.body, { detail: 'Internal server error.' });
-    assert.match((await app.logText()), /int8 value 9007199254740993 is beyond Number.MAX_SAFE_INTEGER/);
+    assert.match(await app.logText(), /int8 value 9007199254740993 is beyond Number.MAX_SAFE_INTEGER/);
   });
 });

@@ -25,7 +25,9 @@ async function migrate(t: Parameters<typeof runBuilt>[0], env: Record<string, st
 function sqliteTables(file: string): string[] {
   const db = new SQLite(file, { readonly: true });
   try {
-    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    return (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+    ).map((r) => r.name);
   } finally {
     db.close();
   }
@@ -90,4 +92,3 @@ describe('npm run migrate (dist/migrate.js)', () => {
     assert.match(result.stderr, /migration failed: .*ECONNREFUSED/);
   });
 });
-

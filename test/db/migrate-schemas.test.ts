@@ -18,7 +18,11 @@ describe('migrations on PostgreSQL, schema by schema', () => {
       const db = createDb(readDatabaseConfig({ DATABASE_URL: withSearchPath(TEST_DATABASE_URL, schema) }));
       t.after(() => db.destroy());
       const applied = await migrateToLatest(db.kysely);
-      assert.deepEqual(applied.map((r) => [r.migrationName, r.status]), Object.keys(migrations).map((name) => [name, 'Success']), schema);
+      assert.deepEqual(
+        applied.map((r) => [r.migrationName, r.status]),
+        Object.keys(migrations).map((name) => [name, 'Success']),
+        schema,
+      );
       const tables = (await db.kysely.introspection.getTables({ withInternalKyselyTables: true }))
         .filter((table) => table.schema === schema)
         .map((table) => table.name)

@@ -31,7 +31,9 @@ describe('PostgreSQL connection pool', () => {
     }, 10);
     const rows = await Promise.all(
       Array.from({ length: 6 }, () =>
-        sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.1)`.execute(db.kysely).then((r) => r.rows[0]!.pid),
+        sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.1)`
+          .execute(db.kysely)
+          .then((r) => r.rows[0]!.pid),
       ),
     );
     clearInterval(sample);

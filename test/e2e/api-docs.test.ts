@@ -42,7 +42,9 @@ describe('API docs at /docs', () => {
     await page.locator('.swagger-ui .info .title').filter({ hasText: 'itemstore Items API' }).waitFor();
     const operations = page.locator('.swagger-ui .opblock');
     await operations.nth(6).waitFor();
-    const document = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const document = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const expected = Object.entries(document.paths)
       .flatMap(([route, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${route}`))
       .sort();
@@ -56,7 +58,10 @@ describe('API docs at /docs', () => {
       )
     ).sort();
     assert.deepEqual(shown, expected);
-    assert.ok(requests.every((url) => url.startsWith(app.baseUrl)), `only this server was asked: ${requests.join(', ')}`);
+    assert.ok(
+      requests.every((url) => url.startsWith(app.baseUrl)),
+      `only this server was asked: ${requests.join(', ')}`,
+    );
     assert.deepEqual(problems, [], 'no console errors, CSP violations or external requests');
     assert.deepEqual(failedResponses, []);
   });

@@ -48,7 +48,9 @@ export interface BrowserPage {
  */
 export async function openPage(t: TestContext): Promise<BrowserPage> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (.ci/run does).`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (.ci/run does).`,
+    );
   }
   const context = await chromium.launchPersistentContext(scratchDir(t, 'itemstore-chromium-'), {
     executablePath: CHROMIUM_PATH,
@@ -64,10 +66,12 @@ export async function openPage(t: TestContext): Promise<BrowserPage> {
   const failedResponses: string[] = [];
   page.on('console', (message) => {
     // Chromium logs every 4xx as "Failed to load resource"; those are checked in failedResponses.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      problems.push(`console: ${message.text()}`);
   });
   page.on('response', (response) => {
-    if (response.status() >= 400) failedResponses.push(`${response.request().method()} ${new URL(response.url()).pathname} → ${response.status()}`);
+    if (response.status() >= 400)
+      failedResponses.push(`${response.request().method()} ${new URL(response.url()).pathname} → ${response.status()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('request', (request) => requests.push(request.url()));

@@ -73,7 +73,10 @@ describe('management page in headless Chromium', () => {
     await caption.filter({ hasText: '1 item matching “apple”' }).waitFor();
     await status.filter({ hasText: '1 item matches “apple”.' }).waitFor();
     const shown = await page.locator('#items-body tr td:nth-child(2)').allTextContents();
-    assert.deepEqual(shown, (await apiItems(app, '?search=apple')).map((item) => item.product));
+    assert.deepEqual(
+      shown,
+      (await apiItems(app, '?search=apple')).map((item) => item.product),
+    );
     assert.deepEqual(shown, ['Test apple']);
 
     // Edit: a price below 0 is refused by the API; its message appears under the price field.
@@ -89,10 +92,19 @@ describe('management page in headless Chromium', () => {
     await priceError.filter({ hasText: 'Ensure this value is greater than or equal to 0.' }).waitFor();
     assert.equal(await priceError.isVisible(), true);
     assert.equal(await priceInput.getAttribute('aria-invalid'), 'true');
-    assert.match((await priceInput.getAttribute('aria-describedby')) ?? '', new RegExp(`\\bedit-${created.id}-price-error\\b`));
-    assert.equal(await page.locator(`#edit-${created.id}-product-error`).isVisible(), false, 'no error on the valid field');
+    assert.match(
+      (await priceInput.getAttribute('aria-describedby')) ?? '',
+      new RegExp(`\\bedit-${created.id}-price-error\\b`),
+    );
+    assert.equal(
+      await page.locator(`#edit-${created.id}-product-error`).isVisible(),
+      false,
+      'no error on the valid field',
+    );
     assert.equal(await focusedId(page), `edit-${created.id}-price`, 'focus moves to the invalid field');
-    await status.filter({ hasText: 'Saving the item failed. Price: Ensure this value is greater than or equal to 0.' }).waitFor();
+    await status
+      .filter({ hasText: 'Saving the item failed. Price: Ensure this value is greater than or equal to 0.' })
+      .waitFor();
     assert.equal(await status.getAttribute('aria-live'), 'polite');
     assert.deepEqual(await apiItems(app, `?product=Test%20apple`), [created], 'the API kept the item unchanged');
     await screenshot(page, 'management-page-validation-error.png');
@@ -130,7 +142,10 @@ describe('management page in headless Chromium', () => {
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await status.filter({ hasText: `Deleted ${newLabel}.` }).waitFor();
     await caption.filter({ hasText: /^1 item$/ }).waitFor();
-    assert.deepEqual((await apiItems(app)).map((item) => item.product), ['Pear']);
+    assert.deepEqual(
+      (await apiItems(app)).map((item) => item.product),
+      ['Pear'],
+    );
     assert.deepEqual(await page.locator('#items-body tr td:nth-child(2)').allTextContents(), ['Pear']);
 
     // A create with blank fields shows each field's message from the API.
@@ -141,6 +156,10 @@ describe('management page in headless Chromium', () => {
     assert.equal((await apiItems(app)).length, 1);
 
     assert.deepEqual(problems, [], 'no console errors, CSP violations or external requests');
-    assert.deepEqual(failedResponses, [`PUT /api/items/${created.id}/ → 400`, 'POST /api/items/ → 400'], 'only the two refused writes failed');
+    assert.deepEqual(
+      failedResponses,
+      [`PUT /api/items/${created.id}/ → 400`, 'POST /api/items/ → 400'],
+      'only the two refused writes failed',
+    );
   });
 });

@@ -92,7 +92,12 @@ export async function startTestApp(
       const { json, ...rest } = init;
       const headers = new Headers(rest.headers);
       if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
-      return fetch(baseUrl + urlPath, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body, redirect: 'manual' });
+      return fetch(baseUrl + urlPath, {
+        ...rest,
+        headers,
+        body: json !== undefined ? JSON.stringify(json) : rest.body,
+        redirect: 'manual',
+      });
     },
     async logText() {
       if (!captureLog) throw new Error('startTestApp: pass { captureLog: true } to read the log');

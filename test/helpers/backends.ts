@@ -55,7 +55,9 @@ export async function createTestSchema(t: TestContext): Promise<string> {
   try {
     await admin.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL at ${TEST_DATABASE_URL} is unreachable (${(error as Error).message}); start it or set TEST_DATABASE_URL`);
+    throw new Error(
+      `PostgreSQL at ${TEST_DATABASE_URL} is unreachable (${(error as Error).message}); start it or set TEST_DATABASE_URL`,
+    );
   }
   try {
     await ensureTrigramExtension(admin);

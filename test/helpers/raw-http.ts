@@ -65,7 +65,11 @@ export function parseResponses(stream: string): RawResponse[] {
     }
     const length = Number(headers['content-length'] ?? 0);
     const bodyBytes = Buffer.from(rest.slice(end + 4), 'utf8');
-    responses.push({ status: Number(statusLine.split(' ')[1]), headers, body: bodyBytes.subarray(0, length).toString('utf8') });
+    responses.push({
+      status: Number(statusLine.split(' ')[1]),
+      headers,
+      body: bodyBytes.subarray(0, length).toString('utf8'),
+    });
     rest = bodyBytes.subarray(length).toString('utf8');
   }
   return responses;

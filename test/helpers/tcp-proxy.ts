@@ -56,7 +56,8 @@ export async function startTcpProxy(t: TestContext, targetPort: number, targetHo
     for (const socket of sockets) socket.destroy();
     sockets.clear();
   };
-  const stopListening = () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  const stopListening = () =>
+    new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   t.after(async () => {
     destroyAll();
     await stopListening();

@@ -47,7 +47,9 @@ function interpolateDefaults(value: string): string {
 function buildOf(service: Service): { context: string; dockerfile: string } {
   const build = service.build;
   assert.ok(build, 'no build');
-  return typeof build === 'string' ? { context: build, dockerfile: 'Dockerfile' } : { dockerfile: 'Dockerfile', ...build };
+  return typeof build === 'string'
+    ? { context: build, dockerfile: 'Dockerfile' }
+    : { dockerfile: 'Dockerfile', ...build };
 }
 
 describe('compose.yaml', () => {
@@ -85,7 +87,9 @@ describe('compose.yaml', () => {
 
   it('36 ★ DATABASE_URL points at db with its user and database, and loadConfig reads it as PostgreSQL', () => {
     const [db, api] = [service('db'), service('api')];
-    const env = Object.fromEntries(Object.entries(api.environment ?? {}).map(([k, v]) => [k, interpolateDefaults(String(v))]));
+    const env = Object.fromEntries(
+      Object.entries(api.environment ?? {}).map(([k, v]) => [k, interpolateDefaults(String(v))]),
+    );
     const url = new URL(env.DATABASE_URL!);
     assert.equal(url.hostname, 'db');
     assert.equal(url.port, '5432');
@@ -99,7 +103,10 @@ describe('compose.yaml', () => {
   it('36 the password is a local-only default overridable from the environment, never a literal', () => {
     assert.match(service('db').environment?.POSTGRES_PASSWORD ?? '', /^\$\{POSTGRES_PASSWORD:-[^}]+\}$/);
     for (const name of ['api', 'migrate']) {
-      assert.match(service(name).environment?.DATABASE_URL ?? '', /^postgres:\/\/[^:]+:\$\{POSTGRES_PASSWORD:-[^}]+\}@db:5432\//);
+      assert.match(
+        service(name).environment?.DATABASE_URL ?? '',
+        /^postgres:\/\/[^:]+:\$\{POSTGRES_PASSWORD:-[^}]+\}@db:5432\//,
+      );
     }
   });
 

@@ -27,7 +27,10 @@ describe('deploy workflow ↔ Terraform outputs', () => {
     const bundlePath = tf.locals.rds_ca_bundle_path;
     assert.equal(bundlePath, '/app/certs/rds-global-bundle.pem');
     const deploy = readFileSync(path.join(root, '.github/workflows/deploy.yml'), 'utf8');
-    assert.match(deploy, /curl [^\n]*-o certs\/rds-global-bundle\.pem https:\/\/truststore\.pki\.rds\.amazonaws\.com\//);
+    assert.match(
+      deploy,
+      /curl [^\n]*-o certs\/rds-global-bundle\.pem https:\/\/truststore\.pki\.rds\.amazonaws\.com\//,
+    );
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
     assert.match(runtimeStage, /^WORKDIR \/app$/m);

@@ -7,7 +7,14 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerfileParser, type Copy, type Env, type Healthcheck, type Instruction, type JSONInstruction } from 'dockerfile-ast';
+import {
+  DockerfileParser,
+  type Copy,
+  type Env,
+  type Healthcheck,
+  type Instruction,
+  type JSONInstruction,
+} from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { loadConfig } from '../../src/config.js';
 import { onShutdownSignal, SHUTDOWN_SIGNALS } from '../../src/runtime/shutdown.js';
@@ -29,7 +36,12 @@ function stages(): Stage[] {
   for (const instruction of dockerfile.getInstructions()) {
     if (instruction.getKeyword() === 'FROM') {
       const from = dockerfile.getFROMs().find((f) => f.getRange().start.line === instruction.getRange().start.line)!;
-      result.push({ name: from.getBuildStage(), image: from.getImageName(), tag: from.getImageTag(), instructions: [] });
+      result.push({
+        name: from.getBuildStage(),
+        image: from.getImageName(),
+        tag: from.getImageTag(),
+        instructions: [],
+      });
     }
     result.at(-1)?.instructions.push(instruction);
   }
@@ -43,7 +55,10 @@ const args = (i: Instruction) => i.getArguments().map((a) => a.getValue());
 /** The strings of an exec-form (JSON array) instruction such as CMD or HEALTHCHECK CMD. */
 const jsonStrings = (i: Instruction) => (i as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
 const runText = (stage: Stage) =>
-  stage.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getArgumentsContent() ?? '').join('\n');
+  stage.instructions
+    .filter((i) => i.getKeyword() === 'RUN')
+    .map((i) => i.getArgumentsContent() ?? '')
+    .join('\n');
 
 describe('Dockerfile', () => {
   it('dockerfile-utils validate() finds no problem', () => {
@@ -82,7 +97,13 @@ describe('Dockerfile', () => {
       assert.equal(from?.getValue(), 'build', `${copy.getRawArgumentsContent()} is not copied from the build stage`);
       sources.push(...args(copy).slice(0, -1));
     }
-    assert.deepEqual(sources.map((s) => s.replace(/^\/app\//, '')).sort(), ['certs', 'dist', 'node_modules', 'package.json', 'public']);
+    assert.deepEqual(sources.map((s) => s.replace(/^\/app\//, '')).sort(), [
+      'certs',
+      'dist',
+      'node_modules',
+      'package.json',
+      'public',
+    ]);
     assert.equal(finalOf('ADD').length, 0);
   });
 
@@ -125,7 +146,10 @@ describe('Dockerfile', () => {
     assert.equal(build.compilerOptions.rootDir, 'src');
     assert.equal(build.compilerOptions.outDir, 'dist');
     assert.ok(statSync(path.join(root, 'src/server.ts')).isFile());
-    assert.ok(statSync(path.join(root, 'src/migrate.ts')).isFile(), 'dist/migrate.js (the migration task) comes from src/migrate.ts');
+    assert.ok(
+      statSync(path.join(root, 'src/migrate.ts')).isFile(),
+      'dist/migrate.js (the migration task) comes from src/migrate.ts',
+    );
   });
 
   it('34 has an absolute WORKDIR, no ADD or MAINTAINER, no syntax directive, no secret-like ARG/ENV', () => {
@@ -134,7 +158,11 @@ describe('Dockerfile', () => {
     for (const dir of workdirs) assert.ok(dir.startsWith('/'), `WORKDIR ${dir}`);
     const keywords = dockerfile.getInstructions().map((i) => i.getKeyword());
     assert.ok(!keywords.includes('ADD') && !keywords.includes('MAINTAINER'));
-    assert.equal(dockerfile.getDirectives().length, 0, 'a parser directive (# syntax=) makes BuildKit pull a frontend image');
+    assert.equal(
+      dockerfile.getDirectives().length,
+      0,
+      'a parser directive (# syntax=) makes BuildKit pull a frontend image',
+    );
     assert.doesNotMatch(source, /^\s*#\s*syntax\s*=/im);
     const names = [
       ...dockerfile.getARGs().map((a) => a.getProperty()?.getName() ?? ''),
@@ -147,7 +175,8 @@ describe('Dockerfile', () => {
     const config = loadConfig({});
     assert.equal(config.logDir, 'logs');
     assert.equal(config.database.client, 'sqlite');
-    if (config.database.client === 'sqlite') assert.equal(path.relative(process.cwd(), config.database.filename), 'data/db.sqlite3');
+    if (config.database.client === 'sqlite')
+      assert.equal(path.relative(process.cwd(), config.database.filename), 'data/db.sqlite3');
     const run = final.instructions.find((i) => i.getKeyword() === 'RUN' && /chown/.test(i.getArgumentsContent() ?? ''));
     assert.ok(run, 'no RUN chown in the final stage');
     assert.match(run.getArgumentsContent()!, /mkdir -p logs data && chown node:node logs data/);
@@ -169,12 +198,23 @@ describe('.dockerignore', () => {
   });
 
   it('35 keeps what the build stage copies (package files, tsconfig, src, public, certs)', () => {
-    assert.ok(!patterns.some((p) => p === '*' || p === '**' || p.startsWith('!')), 'no catch-all or re-include patterns');
+    assert.ok(
+      !patterns.some((p) => p === '*' || p === '**' || p.startsWith('!')),
+      'no catch-all or re-include patterns',
+    );
     const copied = all
       .find((s) => s.name === 'build')!
       .instructions.filter((i) => i.getKeyword() === 'COPY')
       .flatMap((i) => args(i).slice(0, -1));
-    assert.deepEqual(copied.sort(), ['certs', 'package-lock.json', 'package.json', 'public', 'src', 'tsconfig.build.json', 'tsconfig.json']);
+    assert.deepEqual(copied.sort(), [
+      'certs',
+      'package-lock.json',
+      'package.json',
+      'public',
+      'src',
+      'tsconfig.build.json',
+      'tsconfig.json',
+    ]);
     for (const file of copied) {
       assert.ok(!patterns.includes(file), `${file} is copied but excluded`);
       statSync(path.join(root, file));
@@ -192,6 +232,10 @@ describe('process signals', () => {
       assert.equal(added.length, 1, `onShutdownSignal registers one ${signal} listener`);
       process.removeListener(signal, added[0]!);
     }
-    assert.match(readFileSync(path.join(root, 'src/server.ts'), 'utf8'), /\bonShutdownSignal\(/, 'src/server.ts listens for the signals');
+    assert.match(
+      readFileSync(path.join(root, 'src/server.ts'), 'utf8'),
+      /\bonShutdownSignal\(/,
+      'src/server.ts listens for the signals',
+    );
   });
 });

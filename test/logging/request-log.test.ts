@@ -35,7 +35,8 @@ async function stop(run: ReturnType<typeof runBuilt>) {
   return run.closed;
 }
 
-const isItemLine = (msg: string) => (line: Line) => line.msg === msg && line.path === '/api/items/' && line.method === 'POST';
+const isItemLine = (msg: string) => (line: Line) =>
+  line.msg === msg && line.path === '/api/items/' && line.method === 'POST';
 
 /** Checks one sink: N request and N response lines pairing up by reqId, then the shutdown lines last. */
 function assertRequestLog(lines: Line[], n: number, sink: string) {
@@ -45,18 +46,36 @@ function assertRequestLog(lines: Line[], n: number, sink: string) {
   assert.equal(responses.length, n, `${sink}: response lines`);
   for (const line of [...requests, ...responses]) {
     assert.equal(line.level, 'info', sink);
-    assert.ok(typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)), `${sink}: time ${String(line.time)}`);
+    assert.ok(
+      typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)),
+      `${sink}: time ${String(line.time)}`,
+    );
     assert.ok(typeof line.reqId === 'string' && line.reqId !== '', `${sink}: reqId`);
   }
   for (const line of responses) {
     assert.equal(line.status, 201, sink);
-    assert.ok(typeof line.responseTime === 'number' && line.responseTime >= 0, `${sink}: responseTime ${String(line.responseTime)}`);
+    assert.ok(
+      typeof line.responseTime === 'number' && line.responseTime >= 0,
+      `${sink}: responseTime ${String(line.responseTime)}`,
+    );
   }
   const requestIds = requests.map((l) => l.reqId as string);
   assert.equal(new Set(requestIds).size, n, `${sink}: distinct request ids`);
-  assert.deepEqual(new Set(responses.map((l) => l.reqId)), new Set(requestIds), `${sink}: every request has its response`);
-  assert.deepEqual(lines.slice(-3).map((l) => l.msg), ['shutdown started', 'closing server', 'server closed'], `${sink}: last lines`);
-  assert.equal(lines.filter((l) => l.msg === 'request body' || l.msg === 'response body').length, 0, `${sink}: no bodies at info`);
+  assert.deepEqual(
+    new Set(responses.map((l) => l.reqId)),
+    new Set(requestIds),
+    `${sink}: every request has its response`,
+  );
+  assert.deepEqual(
+    lines.slice(-3).map((l) => l.msg),
+    ['shutdown started', 'closing server', 'server closed'],
+    `${sink}: last lines`,
+  );
+  assert.equal(
+    lines.filter((l) => l.msg === 'request body' || l.msg === 'response body').length,
+    0,
+    `${sink}: no bodies at info`,
+  );
 }
 
 describe('request logging (built server process)', () => {
@@ -69,7 +88,11 @@ describe('request logging (built server process)', () => {
     for (let i = 0; i < n; i += batch) {
       const answers = await Promise.all(
         Array.from({ length: batch }, () =>
-          fetch(`${baseUrl}/api/items/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"product":"Apple","price":100}' }),
+          fetch(`${baseUrl}/api/items/`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"product":"Apple","price":100}',
+          }),
         ),
       );
       for (const answer of answers) {
@@ -87,7 +110,11 @@ describe('request logging (built server process)', () => {
     const max = 24;
     const { run, baseUrl } = await startServer(t, { LOG_DIR: logDir, LOG_LEVEL: 'debug', LOG_BODY_MAX: String(max) });
     const sent = { product: 'Apple', price: 100, note: 'x'.repeat(100) };
-    const created = await fetch(`${baseUrl}/api/items/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sent) });
+    const created = await fetch(`${baseUrl}/api/items/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sent),
+    });
     assert.equal(created.status, 201);
     const answer = await created.text();
     const missing = await fetch(`${baseUrl}/api/items/999/`);
@@ -96,13 +123,20 @@ describe('request logging (built server process)', () => {
     assert.equal(await stop(run), 0, run.stderr());
 
     const cut = (text: string) => `${text.slice(0, max)}…[${text.length - max} more]`;
-    for (const [sink, text] of [['stdout', run.stdout()], ['file', fs.readFileSync(path.join(logDir, 'api_server.log'), 'utf8')]] as const) {
+    for (const [sink, text] of [
+      ['stdout', run.stdout()],
+      ['file', fs.readFileSync(path.join(logDir, 'api_server.log'), 'utf8')],
+    ] as const) {
       const lines = jsonLines(text);
       const byRequest = (reqId: unknown) => lines.filter((l) => l.reqId === reqId);
       const postRequest = lines.find(isItemLine('request'));
       assert.ok(postRequest, sink);
       const postLines = byRequest(postRequest.reqId);
-      assert.equal(postLines.find((l) => l.msg === 'request body')?.body, cut(JSON.stringify(sent)), `${sink}: request body`);
+      assert.equal(
+        postLines.find((l) => l.msg === 'request body')?.body,
+        cut(JSON.stringify(sent)),
+        `${sink}: request body`,
+      );
       assert.equal(postLines.find((l) => l.msg === 'response body')?.body, cut(answer), `${sink}: response body`);
       assert.equal(postLines.find((l) => l.msg === 'request body')?.level, 'debug');
       const getRequest = lines.find((l) => l.msg === 'request' && l.path === '/api/items/999/');
@@ -122,7 +156,10 @@ describe('request logging (built server process)', () => {
     await response.arrayBuffer();
     assert.equal(await stop(run), 0, run.stderr());
     const lines = jsonLines(run.stdout());
-    assert.ok(lines.some((l) => l.msg === 'log file unwritable; logging to stdout only'), run.stdout());
+    assert.ok(
+      lines.some((l) => l.msg === 'log file unwritable; logging to stdout only'),
+      run.stdout(),
+    );
     assert.ok(lines.some((l) => l.msg === 'response' && l.path === '/api/items/' && l.status === 200));
   });
 
@@ -150,7 +187,10 @@ describe('request logging (built server process)', () => {
       });
       assert.equal(await run.closed, 1, run.stdout() + run.stderr());
       assert.doesNotMatch(run.stderr(), /\n\s+at /, 'no uncaught stack trace on stderr');
-      for (const [sink, text] of [['stdout', run.stdout()], ['file', fs.readFileSync(path.join(logDir, 'api_server.log'), 'utf8')]] as const) {
+      for (const [sink, text] of [
+        ['stdout', run.stdout()],
+        ['file', fs.readFileSync(path.join(logDir, 'api_server.log'), 'utf8')],
+      ] as const) {
         const failure = jsonLines(text).at(-1);
         assert.equal(failure?.msg, 'start-up failed', `${sink}: last line\n${text}`);
         assert.equal(failure?.level, 'fatal', sink);

@@ -33,7 +33,9 @@ interface TestItem {
 /** What this test uses of typed-client.ts (whose own types exist only once the document's types are generated). */
 interface TypedClient {
   list(query?: Record<string, string>): Promise<TestItem[]>;
-  create(body: Omit<TestItem, 'id'>): Promise<{ ok: true; item: TestItem } | { ok: false; status: 400; errors: unknown }>;
+  create(
+    body: Omit<TestItem, 'id'>,
+  ): Promise<{ ok: true; item: TestItem } | { ok: false; status: 400; errors: unknown }>;
   partialUpdate(id: number, body: Partial<Omit<TestItem, 'id'>>): Promise<unknown>;
   destroy(id: number): Promise<void>;
 }
@@ -45,7 +47,9 @@ async function served(app: TestApp): Promise<Document> {
   return (await response.json()) as Document;
 }
 
-function operations(document: Document): Array<{ method: string; path: string; operation: OpenAPIV3_1.OperationObject }> {
+function operations(
+  document: Document,
+): Array<{ method: string; path: string; operation: OpenAPIV3_1.OperationObject }> {
   return Object.entries(document.paths ?? {}).flatMap(([route, item]) =>
     METHODS.filter((method) => item?.[method]).map((method) => ({ method, path: route, operation: item![method]! })),
   );
@@ -54,7 +58,13 @@ function operations(document: Document): Array<{ method: string; path: string; o
 /** Runs tsc on one project; resolves to its output and exit code (never throws on type errors). */
 async function typeCheck(tsconfig: string): Promise<{ code: number; output: string }> {
   try {
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig, '--pretty', 'false']);
+    const { stdout } = await run(process.execPath, [
+      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      tsconfig,
+      '--pretty',
+      'false',
+    ]);
     return { code: 0, output: stdout };
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string };
@@ -108,7 +118,9 @@ describe('OpenAPI document', () => {
       .filter((route) => !route.hidden && route.method !== 'HEAD')
       .map((route) => `${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`)
       .sort();
-    const documented = operations(document).map(({ method, path: route }) => `${method.toUpperCase()} ${route}`).sort();
+    const documented = operations(document)
+      .map(({ method, path: route }) => `${method.toUpperCase()} ${route}`)
+      .sort();
     assert.deepEqual(documented, routes);
     assert.deepEqual(documented, [
       'DELETE /api/items/{id}/',
@@ -122,7 +134,11 @@ describe('OpenAPI document', () => {
       'POST /api/items/',
       'PUT /api/items/{id}/',
     ]);
-    assert.ok(registeredRoutes(app.app).some((route) => route.hidden && route.url === '/api/items/:id/' && route.method === 'OPTIONS'));
+    assert.ok(
+      registeredRoutes(app.app).some(
+        (route) => route.hidden && route.url === '/api/items/:id/' && route.method === 'OPTIONS',
+      ),
+    );
 
     const ids = new Set<string>();
     for (const { method, path: route, operation } of operations(document)) {
@@ -133,10 +149,15 @@ describe('OpenAPI document', () => {
       assert.ok(operation.tags?.length, `${name}: tags`);
       const responses = operation.responses as Record<string, OpenAPIV3_1.ResponseObject>;
       for (const [status, response] of Object.entries(responses)) {
-        assert.ok(response.description && response.description !== 'Default Response', `${name} ${status}: description`);
+        assert.ok(
+          response.description && response.description !== 'Default Response',
+          `${name} ${status}: description`,
+        );
       }
       if (!route.startsWith('/api/items/')) continue;
-      const expectedErrors = operation.requestBody ? ['400', '404', '406', '413', '415', '503'] : ['400', '404', '406', '503'];
+      const expectedErrors = operation.requestBody
+        ? ['400', '404', '406', '413', '415', '503']
+        : ['400', '404', '406', '503'];
       for (const status of expectedErrors) assert.ok(responses[status], `${name}: documents ${status}`);
       for (const response of Object.values(responses)) {
         const media = response.content?.['application/json'];
@@ -145,7 +166,11 @@ describe('OpenAPI document', () => {
       assert.ok(responses['503']?.headers?.['Retry-After'], `${name}: 503 names Retry-After`);
       const body = operation.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
       if (body) {
-        assert.deepEqual(Object.keys(body.content), ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']);
+        assert.deepEqual(Object.keys(body.content), [
+          'application/json',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data',
+        ]);
         for (const media of Object.values(body.content)) assert.ok(media.examples, `${name}: request examples`);
       }
     }
@@ -175,7 +200,9 @@ describe('OpenAPI document', () => {
     // Destroy last, so the other operations find the item; bodies are the documented examples.
     const ordered = operations(document).sort((a, b) => Number(a.method === 'delete') - Number(b.method === 'delete'));
     for (const { method, path: route, operation } of ordered) {
-      const media = operation.requestBody ? (operation.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json'] : undefined;
+      const media = operation.requestBody
+        ? (operation.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json']
+        : undefined;
       const example = media ? (Object.values(media.examples ?? {})[0] as OpenAPIV3_1.ExampleObject).value : undefined;
       const response = await app.request(url(route), { method: method.toUpperCase(), json: example });
       const success = Object.keys(operation.responses ?? {}).filter((status) => status.startsWith('2'));
@@ -187,14 +214,29 @@ describe('OpenAPI document', () => {
     const app = await startTestApp(t);
     const document = await served(app);
     const create = document.paths!['/api/items/']!.post!;
-    const examples = (create.responses as Record<string, OpenAPIV3_1.ResponseObject>)['400']!.content!['application/json']!.examples!;
+    const examples = (create.responses as Record<string, OpenAPIV3_1.ResponseObject>)['400']!.content![
+      'application/json'
+    ]!.examples!;
     const values = Object.values(examples).map((example) => (example as OpenAPIV3_1.ExampleObject).value);
-    const bodies = ['[]', '{}', JSON.stringify({ product: 'x'.repeat(21), price: -1 }), JSON.stringify({ price: 99999999999 }), 'nope'];
+    const bodies = [
+      '[]',
+      '{}',
+      JSON.stringify({ product: 'x'.repeat(21), price: -1 }),
+      JSON.stringify({ price: 99999999999 }),
+      'nope',
+    ];
     for (const body of bodies) {
-      const response = await app.request('/api/items/', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const response = await app.request('/api/items/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       assert.equal(response.status, 400);
       const answer: unknown = await response.json();
-      assert.ok(values.some((value) => JSON.stringify(value) === JSON.stringify(answer)), `example for ${body}: ${JSON.stringify(answer)}`);
+      assert.ok(
+        values.some((value) => JSON.stringify(value) === JSON.stringify(answer)),
+        `example for ${body}: ${JSON.stringify(answer)}`,
+      );
     }
     const request = (create.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json']!.examples!;
     for (const example of Object.values(request) as OpenAPIV3_1.ExampleObject[]) {
@@ -218,19 +260,28 @@ describe('OpenAPI document', () => {
 
     // The same check fails when the client misuses the generated types.
     const misuse = path.join(dir, 'misuse.ts');
-    fs.writeFileSync(misuse, `import type { Item } from '${TYPED_CLIENT.replace(/\.ts$/, '.js')}';\nexport const item: Item = { id: 'one', product: 'Apple', price: 100 };\n`);
+    fs.writeFileSync(
+      misuse,
+      `import type { Item } from '${TYPED_CLIENT.replace(/\.ts$/, '.js')}';\nexport const item: Item = { id: 'one', product: 'Apple', price: 100 };\n`,
+    );
     const bad = await typeCheck(writeTsconfig(dir, 'tsconfig.misuse.json', [TYPED_CLIENT, misuse], generated));
     assert.notEqual(bad.code, 0);
     assert.match(bad.output, /misuse\.ts\(2,\d+\): error TS2322/);
 
     // Loaded at run time only: `npm run typecheck` leaves typed-client.ts to the tsc run above.
-    const { itemsClient } = (await import(pathToFileURL(TYPED_CLIENT).href)) as { itemsClient: (baseUrl: string) => TypedClient };
+    const { itemsClient } = (await import(pathToFileURL(TYPED_CLIENT).href)) as {
+      itemsClient: (baseUrl: string) => TypedClient;
+    };
     const client = itemsClient(app.baseUrl);
     const created = await client.create({ product: 'Typed apple', price: 42 });
     assert.ok(created.ok);
     assert.deepEqual(await client.list({ search: 'typed' }), [created.item]);
     const refused = await client.partialUpdate(created.item.id, { price: -1 });
-    assert.deepEqual(refused, { ok: false, status: 400, errors: { price: ['Ensure this value is greater than or equal to 0.'] } });
+    assert.deepEqual(refused, {
+      ok: false,
+      status: 400,
+      errors: { price: ['Ensure this value is greater than or equal to 0.'] },
+    });
     await client.destroy(created.item.id);
     assert.deepEqual(await client.list(), []);
   });

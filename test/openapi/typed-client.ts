@@ -23,7 +23,10 @@ export type WriteResult = { ok: true; item: Item } | { ok: false; status: 400; e
 
 /** Non-2xx answers other than 400. */
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`HTTP ${status}`);
   }
 }
@@ -32,7 +35,10 @@ export function itemsClient(baseUrl: string) {
   async function call(method: string, url: string, body?: unknown): Promise<Response> {
     return fetch(baseUrl + url, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers:
+        body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
@@ -45,7 +51,9 @@ export function itemsClient(baseUrl: string) {
   const itemUrl = (id: Item['id']) => `/api/items/${id}/`;
   return {
     async list(query: ListQuery = {}): Promise<ItemList> {
-      const search = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const search = new URLSearchParams(
+        Object.entries(query).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
       const response = await call('GET', `/api/items/${search.size ? `?${search}` : ''}`);
       if (!response.ok) throw new HttpError(response.status, await response.json());
       return (await response.json()) as ItemList;

@@ -33,7 +33,13 @@ function agent(t: { after(fn: () => Promise<void>): void }): Agent {
   return dispatcher;
 }
 
-async function send(api: TestApp, dispatcher: Agent, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'GET', urlPath: string, json?: unknown) {
+async function send(
+  api: TestApp,
+  dispatcher: Agent,
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'GET',
+  urlPath: string,
+  json?: unknown,
+) {
   const response = await request(api.baseUrl + urlPath, {
     method,
     dispatcher,
@@ -51,12 +57,18 @@ for (const backend of BACKENDS) {
       const dispatcher = agent(t);
       const started = performance.now();
       const results = await Promise.all(
-        Array.from({ length: CREATES }, (_, i) => send(api, dispatcher, 'POST', '/api/items/', { product: `item ${i}`, price: i })),
+        Array.from({ length: CREATES }, (_, i) =>
+          send(api, dispatcher, 'POST', '/api/items/', { product: `item ${i}`, price: i }),
+        ),
       );
       t.diagnostic(`${CREATES} creates in ${Math.round(performance.now() - started)} ms`);
       const statuses = new Map<number, number>();
       for (const r of results) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-      assert.deepEqual([...statuses], [[201, CREATES]], `statuses: ${JSON.stringify([...statuses])} ${results.find((r) => r.status !== 201)?.text ?? ''}`);
+      assert.deepEqual(
+        [...statuses],
+        [[201, CREATES]],
+        `statuses: ${JSON.stringify([...statuses])} ${results.find((r) => r.status !== 201)?.text ?? ''}`,
+      );
       const answered = results.map((r) => JSON.parse(r.text) as Item);
       assert.equal(new Set(answered.map((item) => item.id)).size, CREATES, 'distinct ids answered');
       const rows = await api.db.kysely.selectFrom('myapi_item').select(['id', 'product', 'price']).execute();
@@ -86,7 +98,11 @@ for (const backend of BACKENDS) {
         const item = JSON.parse(r.text) as Item;
         assert.equal(item.id, id, 'a 200 answers the contended item');
       }
-      assert.equal((await send(api, dispatcher, 'GET', url)).status, 404, 'the row is gone after the successful DELETE');
+      assert.equal(
+        (await send(api, dispatcher, 'GET', url)).status,
+        404,
+        'the row is gone after the successful DELETE',
+      );
     });
   });
 }
@@ -127,7 +143,9 @@ describe('SQLite: another process holding the write lock', () => {
     const dispatcher = agent(t);
     const lockedAt = performance.now();
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => send(api, dispatcher, 'POST', '/api/items/', { product: `during lock ${i}`, price: i })),
+      Array.from({ length: 100 }, (_, i) =>
+        send(api, dispatcher, 'POST', '/api/items/', { product: `during lock ${i}`, price: i }),
+      ),
     );
     const waitedMs = performance.now() - lockedAt;
     assert.equal(await exited, 0, 'the lock holder committed and exited');
@@ -140,7 +158,7 @@ describe('SQLite: another process holding the write lock', () => {
     t.diagnostic(`100 creates during a 2 s external lock answered after ${Math.round(waitedMs)} ms`);
     const list = await send(api, dispatcher, 'GET', '/api/items/');
     const items = JSON.parse(list.text) as Item[];
-    assert.equal(items.length, 101, 'the 100 writes and the other process\'s row');
+    assert.equal(items.length, 101, "the 100 writes and the other process's row");
     assert.equal(new Set(items.map((item) => item.id)).size, 101, 'distinct ids');
   });
 });

@@ -38,7 +38,9 @@ async function storedRows(schema: string): Promise<Item[]> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
-    const result = await client.query<Item>(`SELECT id::int AS id, product, price FROM ${schema}.myapi_item ORDER BY id`);
+    const result = await client.query<Item>(
+      `SELECT id::int AS id, product, price FROM ${schema}.myapi_item ORDER BY id`,
+    );
     return result.rows;
   } finally {
     await client.end();
@@ -60,7 +62,11 @@ async function waitFor(api: TestApp, path: string, status: number, timeoutMs = 1
 describe('PostgreSQL outage through a cut TCP proxy', () => {
   it('answers 503 {"detail"} fast while the link is cut, /healthz stays 200, recovers without restart, loses no 201', async (t) => {
     const schema = await createTestSchema(t);
-    const proxy = await startTcpProxy(t, Number(new URL(TEST_DATABASE_URL).port || 5432), new URL(TEST_DATABASE_URL).hostname);
+    const proxy = await startTcpProxy(
+      t,
+      Number(new URL(TEST_DATABASE_URL).port || 5432),
+      new URL(TEST_DATABASE_URL).hostname,
+    );
     const viaProxy = new URL(TEST_DATABASE_URL);
     viaProxy.port = String(proxy.port);
     const api = await startTestApp(t, {
@@ -107,7 +113,10 @@ describe('PostgreSQL outage through a cut TCP proxy', () => {
       for (const result of Array.isArray(value) ? value : [value]) {
         assert.equal(result.status, 503, `${action} while cut: ${result.text}`);
         assert.deepEqual(Object.keys(JSON.parse(result.text) as object), ['detail'], `${action}: {"detail"} body`);
-        assert.ok(result.ms < ANSWER_BOUND_MS, `${action} answered in ${Math.round(result.ms)} ms (bound ${ANSWER_BOUND_MS})`);
+        assert.ok(
+          result.ms < ANSWER_BOUND_MS,
+          `${action} answered in ${Math.round(result.ms)} ms (bound ${ANSWER_BOUND_MS})`,
+        );
       }
     }
     assert.equal(answered201.length, createdBeforeCut, 'no write succeeds while cut');
@@ -128,7 +137,8 @@ describe('PostgreSQL outage through a cut TCP proxy', () => {
     const rows = await storedRows(schema);
     const byId = new Map(rows.map((row) => [row.id, row]));
     for (const item of answered201) assert.deepEqual(byId.get(item.id), item, `201 item ${item.id} is stored`);
-    for (const row of rows) assert.equal(attempted.get(row.product), row.price, `stored row ${JSON.stringify(row)} is a write that was sent`);
+    for (const row of rows)
+      assert.equal(attempted.get(row.product), row.price, `stored row ${JSON.stringify(row)} is a write that was sent`);
     // The unchanged first item proves the refused PUT/PATCH/DELETE did nothing.
     assert.deepEqual(byId.get(first!.id), first, 'refused update/destroy left the item as it was');
     t.diagnostic(`writes: ${attempted.size} sent, ${answered201.length} answered 201, ${rows.length} stored`);

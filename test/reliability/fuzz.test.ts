@@ -22,7 +22,13 @@ import { parseItemId } from '../../src/items/item.routes.js';
 const RUNS = Number(process.env.FUZZ_RUNS || 200);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const PATH = process.env.FUZZ_PATH || undefined;
-const params = (numRuns = RUNS): fc.Parameters<unknown> => ({ numRuns, seed: SEED, path: PATH, endOnFailure: true, includeErrorInReport: true });
+const params = (numRuns = RUNS): fc.Parameters<unknown> => ({
+  numRuns,
+  seed: SEED,
+  path: PATH,
+  endOnFailure: true,
+  includeErrorInReport: true,
+});
 
 interface Item {
   id: number;
@@ -44,7 +50,23 @@ const anyField = fc.oneof(
   fc.constant(null),
   fc.bigInt().map(String),
   fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom(2_147_483_647, 2_147_483_648, -1, 0, 1e2, 1.5, '1e2', ' 7 ', '１２３', '0x10', '', '   ', 'a\u0000b', '\ud800', 'x'.repeat(21)),
+  fc.constantFrom(
+    2_147_483_647,
+    2_147_483_648,
+    -1,
+    0,
+    1e2,
+    1.5,
+    '1e2',
+    ' 7 ',
+    '１２３',
+    '0x10',
+    '',
+    '   ',
+    'a\u0000b',
+    '\ud800',
+    'x'.repeat(21),
+  ),
 );
 
 /** Objects shaped like an item: product and/or price of any type, sometimes extra keys. */
@@ -55,9 +77,14 @@ const itemLike = fc.record(
 
 /** JSON text with `__proto__` / `constructor` / `prototype` keys, which a plain object literal can't carry. */
 const pollutingJson = fc
-  .tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant({ polluted: 'yes', prototype: { polluted: 'yes' } })), itemLike)
-  .map(([key, value, item]) =>
-    `{${[`${JSON.stringify(key)}:${JSON.stringify(value)}`, ...Object.entries(item).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)].join(',')}}`,
+  .tuple(
+    fc.constantFrom('__proto__', 'constructor', 'prototype'),
+    fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant({ polluted: 'yes', prototype: { polluted: 'yes' } })),
+    itemLike,
+  )
+  .map(
+    ([key, value, item]) =>
+      `{${[`${JSON.stringify(key)}:${JSON.stringify(value)}`, ...Object.entries(item).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)].join(',')}}`,
   );
 
 /** A request body as text: JSON of anything, item-like objects, polluting keys, or junk. */
@@ -87,14 +114,38 @@ const contentType = fc.constantFrom(
 );
 
 /** Accept headers; `text/html` gets the browsable page, the others JSON or 406. */
-const accept = fc.constantFrom(undefined, '*/*', 'application/json', 'application/json; indent=4', 'application/*', 'text/html', 'text/plain', 'application/xml', 'image/png;q=0.5, */*;q=0.1', '');
+const accept = fc.constantFrom(
+  undefined,
+  '*/*',
+  'application/json',
+  'application/json; indent=4',
+  'application/*',
+  'text/html',
+  'text/plain',
+  'application/xml',
+  'image/png;q=0.5, */*;q=0.1',
+  '',
+);
 
 /** Path ids: valid-looking, Python-int oddities, huge numbers, arbitrary (unicode) text. */
 const id = fc.oneof(
   fc.integer({ min: -5, max: 50 }).map(String),
   fc.bigInt().map(String),
   fc.double().map(String),
-  fc.constantFrom('0', '007', '+1', ' 1', '1_0', '１', '9007199254740991', '9007199254740993', '1e3', '-0', 'NaN', 'x'.repeat(300)),
+  fc.constantFrom(
+    '0',
+    '007',
+    '+1',
+    ' 1',
+    '1_0',
+    '１',
+    '9007199254740991',
+    '9007199254740993',
+    '1e3',
+    '-0',
+    'NaN',
+    'x'.repeat(300),
+  ),
   fc.string(),
   fc.string({ unit: 'grapheme' }),
   fc.string({ unit: 'binary' }),
@@ -103,16 +154,29 @@ const id = fc.oneof(
 /** Query strings: known parameters with any values, unknown ones, and raw percent soup. */
 const queryString = fc.oneof(
   fc
-    .array(fc.tuple(fc.oneof(fc.constantFrom('product', 'search', 'ordering', 'format', 'page', 'limit', 'id'), fc.string()), fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('-price,id', 'price,-product', 'id;drop table', 'json', 'api', 'xml', '%', "' OR 1=1 --"))), { maxLength: 5 })
+    .array(
+      fc.tuple(
+        fc.oneof(fc.constantFrom('product', 'search', 'ordering', 'format', 'page', 'limit', 'id'), fc.string()),
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.constantFrom('-price,id', 'price,-product', 'id;drop table', 'json', 'api', 'xml', '%', "' OR 1=1 --"),
+        ),
+      ),
+      { maxLength: 5 },
+    )
     .map((pairs) => new URLSearchParams(pairs).toString()),
-  fc.string({ unit: fc.constantFrom('%', '2', 'f', 'F', 'G', '0', '=', '&', '+', 'a', '?', '#', 'é', ';') }).map((s) => encodeURI(s).replaceAll('%25', '%').replaceAll('#', '%23')),
+  fc
+    .string({ unit: fc.constantFrom('%', '2', 'f', 'F', 'G', '0', '=', '&', '+', 'a', '?', '#', 'é', ';') })
+    .map((s) => encodeURI(s).replaceAll('%25', '%').replaceAll('#', '%23')),
 );
 
 const method = fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'PROPFIND', 'FOO');
 
 // ---- checks -----------------------------------------------------------------------------------
 
-const inRange = (n: unknown, min: number, max: number) => typeof n === 'number' && Number.isSafeInteger(n) && n >= min && n <= max;
+const inRange = (n: unknown, min: number, max: number) =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= min && n <= max;
 
 /** Whether `value` is a stored item as the API shows it (ItemSchema: id ≥ 1, product 1–20 code points trimmed, price 0–2^31-1). */
 function assertItem(value: unknown, context: string): asserts value is Item {
@@ -154,13 +218,21 @@ interface Seen {
  * Sends one request and applies the checks every response must pass (no 5xx, JSON error shape,
  * item schema on 2xx item bodies); returns what was seen for the property's own checks.
  */
-async function send(api: TestApp, path: string, init: { method: string; body?: string; contentType?: string; accept?: string }): Promise<Seen> {
+async function send(
+  api: TestApp,
+  path: string,
+  init: { method: string; body?: string; contentType?: string; accept?: string },
+): Promise<Seen> {
   const headers: Record<string, string> = {};
   if (init.contentType !== undefined) headers['content-type'] = init.contentType;
   if (init.accept !== undefined) headers.accept = init.accept;
   const hasBody = init.body !== undefined && !['GET', 'HEAD'].includes(init.method);
   // undici's request, not fetch: fetch refuses methods such as TRACE and some header values.
-  const response = await request(api.baseUrl + path, { method: init.method, headers, body: hasBody ? init.body : undefined });
+  const response = await request(api.baseUrl + path, {
+    method: init.method,
+    headers,
+    body: hasBody ? init.body : undefined,
+  });
   const status = response.statusCode;
   const text = await response.body.text();
   const contentType = String(response.headers['content-type'] ?? '');
@@ -183,7 +255,10 @@ async function rows(api: TestApp): Promise<Item[]> {
 
 async function seed(api: TestApp, n = 5): Promise<Item[]> {
   for (let i = 1; i <= n; i++) {
-    const response = await api.request('/api/items/', { method: 'POST', json: { product: `Seed ${i}`, price: i * 10 } });
+    const response = await api.request('/api/items/', {
+      method: 'POST',
+      json: { product: `Seed ${i}`, price: i * 10 },
+    });
     assert.equal(response.status, 201);
   }
   return rows(api);
@@ -242,18 +317,33 @@ describe('fuzz: every endpoint, arbitrary input (SQLite, real socket)', () => {
     const { app, seeded } = await seededApp(t);
     for (const verb of ['PUT', 'PATCH']) {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.constantFrom(...seeded.map((item) => String(item.id))), id), bodyText, contentType, accept, async (rawId, body, type, acceptHeader) => {
-          const before = await rows(app);
-          const seen = await send(app, `/api/items/${encodeURIComponent(rawId)}/`, { method: verb, body, contentType: type, accept: acceptHeader });
-          const after = await rows(app);
-          if (seen.status === 200 && isJsonItemResponse(seen)) {
-            assertItem(seen.body, `${verb} answer`);
-            assert.deepEqual(after.find((row) => row.id === (seen.body as Item).id), seen.body, `${verb}: stored row equals the answer`);
-            assert.equal(after.length, before.length, `${verb}: no row added or removed`);
-          } else if (seen.status >= 400) {
-            assert.deepEqual(after, before, `${verb} refused (${seen.status}): nothing changed`);
-          }
-        }),
+        fc.asyncProperty(
+          fc.oneof(fc.constantFrom(...seeded.map((item) => String(item.id))), id),
+          bodyText,
+          contentType,
+          accept,
+          async (rawId, body, type, acceptHeader) => {
+            const before = await rows(app);
+            const seen = await send(app, `/api/items/${encodeURIComponent(rawId)}/`, {
+              method: verb,
+              body,
+              contentType: type,
+              accept: acceptHeader,
+            });
+            const after = await rows(app);
+            if (seen.status === 200 && isJsonItemResponse(seen)) {
+              assertItem(seen.body, `${verb} answer`);
+              assert.deepEqual(
+                after.find((row) => row.id === (seen.body as Item).id),
+                seen.body,
+                `${verb}: stored row equals the answer`,
+              );
+              assert.equal(after.length, before.length, `${verb}: no row added or removed`);
+            } else if (seen.status >= 400) {
+              assert.deepEqual(after, before, `${verb} refused (${seen.status}): nothing changed`);
+            }
+          },
+        ),
         params(),
       );
     }
@@ -263,20 +353,31 @@ describe('fuzz: every endpoint, arbitrary input (SQLite, real socket)', () => {
   it(`retrieve / destroy / OPTIONS / HEAD: any id → 200/204 for a real item, else JSON 404, never another item (${RUNS} runs)`, async (t) => {
     const { app } = await seededApp(t);
     await fc.assert(
-      fc.asyncProperty(id, fc.constantFrom('GET', 'HEAD', 'OPTIONS', 'DELETE'), accept, fc.option(queryString, { nil: undefined }), async (rawId, verb, acceptHeader, query) => {
-        const before = await rows(app);
-        const path = `/api/items/${encodeURIComponent(rawId)}/${query ? `?${query}` : ''}`;
-        const seen = await send(app, path, { method: verb, accept: acceptHeader });
-        const after = await rows(app);
-        if (verb === 'GET' && seen.status === 200 && isJsonItemResponse(seen)) {
-          assertItem(seen.body, 'retrieved');
-          assert.ok(before.some((row) => JSON.stringify(row) === JSON.stringify(seen.body)), 'retrieved a stored row');
-          // The item answered is the one the id names (Python int() rules), never another one.
-          assert.equal((seen.body as Item).id, parseItemId(rawId), `id ${JSON.stringify(rawId)}`);
-        }
-        if (verb === 'DELETE' && seen.status === 204) assert.equal(after.length, before.length - 1, 'one row deleted');
-        if (verb !== 'DELETE' || seen.status !== 204) assert.deepEqual(after, before, `${verb} ${seen.status} changed nothing`);
-      }),
+      fc.asyncProperty(
+        id,
+        fc.constantFrom('GET', 'HEAD', 'OPTIONS', 'DELETE'),
+        accept,
+        fc.option(queryString, { nil: undefined }),
+        async (rawId, verb, acceptHeader, query) => {
+          const before = await rows(app);
+          const path = `/api/items/${encodeURIComponent(rawId)}/${query ? `?${query}` : ''}`;
+          const seen = await send(app, path, { method: verb, accept: acceptHeader });
+          const after = await rows(app);
+          if (verb === 'GET' && seen.status === 200 && isJsonItemResponse(seen)) {
+            assertItem(seen.body, 'retrieved');
+            assert.ok(
+              before.some((row) => JSON.stringify(row) === JSON.stringify(seen.body)),
+              'retrieved a stored row',
+            );
+            // The item answered is the one the id names (Python int() rules), never another one.
+            assert.equal((seen.body as Item).id, parseItemId(rawId), `id ${JSON.stringify(rawId)}`);
+          }
+          if (verb === 'DELETE' && seen.status === 204)
+            assert.equal(after.length, before.length - 1, 'one row deleted');
+          if (verb !== 'DELETE' || seen.status !== 204)
+            assert.deepEqual(after, before, `${verb} ${seen.status} changed nothing`);
+        },
+      ),
       params(),
     );
     await assertStillServing(app);
@@ -300,20 +401,65 @@ describe('fuzz: every endpoint, arbitrary input (SQLite, real socket)', () => {
   it(`api root, healthz, list and detail: any method, query, body and headers → no 5xx, JSON 4xx (${RUNS} runs)`, async (t) => {
     const { app } = await seededApp(t);
     const path = fc.oneof(
-      fc.constantFrom('/api/', '/healthz', '/api/items/', '/api', '/api/items', '/', '/admin/', '/api/items/1/', '/docs', '/openapi.json'),
+      fc.constantFrom(
+        '/api/',
+        '/healthz',
+        '/api/items/',
+        '/api',
+        '/api/items',
+        '/',
+        '/admin/',
+        '/api/items/1/',
+        '/docs',
+        '/openapi.json',
+      ),
       id.map((raw) => `/api/items/${encodeURIComponent(raw)}/`),
       fc.string().map((raw) => `/${encodeURIComponent(raw)}`),
       // Raw path soup: broken percent-encoding, dot segments, encoded slashes.
-      fc.string({ unit: fc.constantFrom('%', '2', 'e', 'E', 'f', 'F', '/', '.', 'C0', 'AE', '1', '..', '%2f', '%2e', '%00', '%ff') }).map((raw) => `/api/items/${raw}/`),
+      fc
+        .string({
+          unit: fc.constantFrom(
+            '%',
+            '2',
+            'e',
+            'E',
+            'f',
+            'F',
+            '/',
+            '.',
+            'C0',
+            'AE',
+            '1',
+            '..',
+            '%2f',
+            '%2e',
+            '%00',
+            '%ff',
+          ),
+        })
+        .map((raw) => `/api/items/${raw}/`),
     );
     await fc.assert(
-      fc.asyncProperty(path, method, fc.option(queryString, { nil: undefined }), fc.option(bodyText, { nil: undefined }), contentType, accept, async (p, verb, query, body, type, acceptHeader) => {
-        const before = await rows(app);
-        const seen = await send(app, `${p}${query ? `?${query}` : ''}`, { method: verb, body, contentType: type, accept: acceptHeader });
-        if (seen.status >= 400) {
-          assert.deepEqual(await rows(app), before, `${verb} ${p} refused (${seen.status}): nothing changed`);
-        }
-      }),
+      fc.asyncProperty(
+        path,
+        method,
+        fc.option(queryString, { nil: undefined }),
+        fc.option(bodyText, { nil: undefined }),
+        contentType,
+        accept,
+        async (p, verb, query, body, type, acceptHeader) => {
+          const before = await rows(app);
+          const seen = await send(app, `${p}${query ? `?${query}` : ''}`, {
+            method: verb,
+            body,
+            contentType: type,
+            accept: acceptHeader,
+          });
+          if (seen.status >= 400) {
+            assert.deepEqual(await rows(app), before, `${verb} ${p} refused (${seen.status}): nothing changed`);
+          }
+        },
+      ),
       params(),
     );
     await assertStillServing(app);

@@ -30,7 +30,7 @@ const INJECTIONS = [
   "\\'; DELETE FROM myapi_item; --",
   '$1',
   "'||(SELECT pg_sleep(0))||'",
-  "1) OR (1=1",
+  '1) OR (1=1',
   'id DESC; DELETE FROM myapi_item',
   '-price,(select 1)',
   'product); DROP TABLE myapi_item; --',
@@ -41,7 +41,11 @@ const INJECTIONS = [
 async function json<T = unknown>(response: Response): Promise<{ status: number; body: T; type: string }> {
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
-  return { status: response.status, body: (text && type.startsWith('application/json') ? JSON.parse(text) : text) as T, type };
+  return {
+    status: response.status,
+    body: (text && type.startsWith('application/json') ? JSON.parse(text) : text) as T,
+    type,
+  };
 }
 
 function assertJsonError(result: { status: number; body: unknown; type: string }, status: number, context: string) {
@@ -49,12 +53,19 @@ function assertJsonError(result: { status: number; body: unknown; type: string }
   assert.match(result.type, /^application\/json/, context);
   assert.ok(result.body && typeof result.body === 'object' && !Array.isArray(result.body), context);
   const body = result.body as Record<string, unknown>;
-  assert.ok(typeof body.detail === 'string' || Object.values(body).every((v) => Array.isArray(v)), `${context}: DRF error shape`);
+  assert.ok(
+    typeof body.detail === 'string' || Object.values(body).every((v) => Array.isArray(v)),
+    `${context}: DRF error shape`,
+  );
 }
 
 async function seed(api: TestApp): Promise<Item[]> {
   const items: Item[] = [];
-  for (const [product, price] of [['Apple', 100], ['Banana', 50], ['Cherry', 7]] as const) {
+  for (const [product, price] of [
+    ['Apple', 100],
+    ['Banana', 50],
+    ['Cherry', 7],
+  ] as const) {
     const response = await api.request('/api/items/', { method: 'POST', json: { product, price } });
     items.push((await json<Item>(response)).body);
   }
@@ -81,7 +92,9 @@ for (const backend of BACKENDS) {
         assert.equal(bySearch.status, 200, `?search=${payload}`);
         // Search terms match literally: only items whose product contains every term.
         const terms = payload.replaceAll('\u0000', '').replaceAll(',', ' ').split(/\s+/).filter(Boolean);
-        const expected = [...seeded, ...created].filter((item) => terms.every((term) => item.product.toLowerCase().includes(term.toLowerCase())));
+        const expected = [...seeded, ...created].filter((item) =>
+          terms.every((term) => item.product.toLowerCase().includes(term.toLowerCase())),
+        );
         assert.deepEqual(bySearch.body, expected, `?search=${payload}`);
 
         const ordered = await json<Item[]>(await api.request(`/api/items/?ordering=${q}`));
@@ -89,14 +102,21 @@ for (const backend of BACKENDS) {
         assert.equal(ordered.body.length, seeded.length + created.length, `?ordering=${payload} lists everything`);
 
         for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
-          const detail = await json(await api.request(`/api/items/${q}/`, { method, json: method.startsWith('P') ? { product: 'x', price: 1 } : undefined }));
+          const detail = await json(
+            await api.request(`/api/items/${q}/`, {
+              method,
+              json: method.startsWith('P') ? { product: 'x', price: 1 } : undefined,
+            }),
+          );
           assertJsonError(detail, 404, `${method} /api/items/${payload}/`);
         }
         const filteredDetail = await json(await api.request(`/api/items/${seeded[0]!.id}/?product=${q}`));
         assert.equal(filteredDetail.status, payload.includes('\u0000') ? 400 : 404, `detail ?product=${payload}`);
 
         const product = payload.slice(0, 20).trim();
-        const create = await json<Item>(await api.request('/api/items/', { method: 'POST', json: { product, price: 1 } }));
+        const create = await json<Item>(
+          await api.request('/api/items/', { method: 'POST', json: { product, price: 1 } }),
+        );
         if (create.status === 201) {
           assert.equal(create.body.product, product, 'stored literally');
           created.push(create.body);
@@ -105,10 +125,16 @@ for (const backend of BACKENDS) {
         } else {
           assertJsonError(create, 400, `create with product ${JSON.stringify(product)}`);
         }
-        const patchPrice = await json(await api.request(`/api/items/${seeded[1]!.id}/`, { method: 'PATCH', json: { price: payload } }));
+        const patchPrice = await json(
+          await api.request(`/api/items/${seeded[1]!.id}/`, { method: 'PATCH', json: { price: payload } }),
+        );
         assertJsonError(patchPrice, 400, `PATCH price ${JSON.stringify(payload)}`);
       }
-      assert.deepEqual(await tableRows(api), [...seeded, ...created], 'the table holds exactly the seeded and created rows');
+      assert.deepEqual(
+        await tableRows(api),
+        [...seeded, ...created],
+        'the table holds exactly the seeded and created rows',
+      );
     });
   });
 }
@@ -117,20 +143,31 @@ describe('hostile bodies', () => {
   it('__proto__ and constructor keys are ignored, in JSON, form and multipart bodies, and pollute nothing', async (t) => {
     const api = await startTestApp(t);
     const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
-    const post = (body: string, type: string) => api.request('/api/items/', { method: 'POST', body, headers: { 'content-type': type } });
+    const post = (body: string, type: string) =>
+      api.request('/api/items/', { method: 'POST', body, headers: { 'content-type': type } });
 
     // The price must not be read through a polluted prototype.
-    assert.deepEqual(await json(await post('{"__proto__":{"price":5,"polluted":"yes"},"product":"x"}', 'application/json')), {
-      status: 400,
-      body: { price: ['This field is required.'] },
-      type: 'application/json; charset=utf-8',
-    });
-    const withConstructor = await json<Item>(await post('{"constructor":{"prototype":{"polluted":"yes"}},"product":"x","price":1}', 'application/json'));
+    assert.deepEqual(
+      await json(await post('{"__proto__":{"price":5,"polluted":"yes"},"product":"x"}', 'application/json')),
+      {
+        status: 400,
+        body: { price: ['This field is required.'] },
+        type: 'application/json; charset=utf-8',
+      },
+    );
+    const withConstructor = await json<Item>(
+      await post('{"constructor":{"prototype":{"polluted":"yes"}},"product":"x","price":1}', 'application/json'),
+    );
     assert.equal(withConstructor.status, 201);
     assert.deepEqual(Object.keys(withConstructor.body), ['id', 'product', 'price']);
     const nested = await json(await post('{"product":{"__proto__":{"polluted":"yes"}},"price":1}', 'application/json'));
     assertJsonError(nested, 400, 'object as product');
-    const form = await json<Item>(await post('__proto__[polluted]=yes&constructor[prototype][polluted]=yes&product=f&price=2', 'application/x-www-form-urlencoded'));
+    const form = await json<Item>(
+      await post(
+        '__proto__[polluted]=yes&constructor[prototype][polluted]=yes&product=f&price=2',
+        'application/x-www-form-urlencoded',
+      ),
+    );
     assert.equal(form.status, 201, JSON.stringify(form.body));
     const multipart = [
       '--b',
@@ -150,7 +187,13 @@ describe('hostile bodies', () => {
     ].join('\r\n');
     const fromMultipart = await json<Item>(await post(multipart, 'multipart/form-data; boundary=b'));
     assert.equal(fromMultipart.status, 201, JSON.stringify(fromMultipart.body));
-    const patched = await json<Item>(await api.request(`/api/items/${withConstructor.body.id}/`, { method: 'PATCH', body: '{"__proto__":{"product":"hijack"}}', headers: { 'content-type': 'application/json' } }));
+    const patched = await json<Item>(
+      await api.request(`/api/items/${withConstructor.body.id}/`, {
+        method: 'PATCH',
+        body: '{"__proto__":{"product":"hijack"}}',
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
     assert.equal(patched.body.product, 'x', 'PATCH through __proto__ changes nothing');
 
     // The app runs in this process: Object.prototype is as it was.
@@ -163,13 +206,20 @@ describe('hostile bodies', () => {
   it('a body above BODY_LIMIT is 413 JSON, with Content-Length and chunked, and stores nothing', async (t) => {
     const api = await startTestApp(t, { BODY_LIMIT: '65536' });
     const big = JSON.stringify({ product: 'x', price: 1, pad: 'y'.repeat(70_000) });
-    const withLength = await json(await api.request('/api/items/', { method: 'POST', body: big, headers: { 'content-type': 'application/json' } }));
+    const withLength = await json(
+      await api.request('/api/items/', { method: 'POST', body: big, headers: { 'content-type': 'application/json' } }),
+    );
     assertJsonError(withLength, 413, 'Content-Length above the limit');
     const chunks = (async function* () {
       for (let i = 0; i < 20; i++) yield new TextEncoder().encode('y'.repeat(8192));
     })();
     const chunked = await json(
-      await fetch(`${api.baseUrl}/api/items/`, { method: 'POST', body: chunks as unknown as ReadableStream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit),
+      await fetch(`${api.baseUrl}/api/items/`, {
+        method: 'POST',
+        body: chunks as unknown as ReadableStream,
+        headers: { 'content-type': 'application/json' },
+        duplex: 'half',
+      } as RequestInit),
     );
     assertJsonError(chunked, 413, 'chunked body above the limit');
     assert.deepEqual(await tableRows(api), []);
@@ -190,7 +240,9 @@ describe('hostile bodies', () => {
     for (const [name, body] of Object.entries(bodies)) {
       for (const method of ['POST', 'PUT', 'PATCH']) {
         const url = method === 'POST' ? '/api/items/' : '/api/items/1/';
-        const result = await json(await api.request(url, { method, body, headers: { 'content-type': 'application/json' } }));
+        const result = await json(
+          await api.request(url, { method, body, headers: { 'content-type': 'application/json' } }),
+        );
         // No item 1 exists: PUT/PATCH answer 404 first, as DRF's get_object() runs before the body is read.
         assertJsonError(result, method === 'POST' ? 400 : 404, `${method} ${name}`);
       }
@@ -200,16 +252,35 @@ describe('hostile bodies', () => {
 
   it('invalid UTF-8: a JSON body is 400; a form body decodes with U+FFFD, as Django does', async (t) => {
     const api = await startTestApp(t);
-    const bad = [Buffer.from([0xff]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xe2, 0x82])];
+    const bad = [
+      Buffer.from([0xff]),
+      Buffer.from([0xc0, 0xaf]),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from([0xe2, 0x82]),
+    ];
     for (const bytes of bad) {
       const body = Buffer.concat([Buffer.from('{"product":"a'), bytes, Buffer.from('","price":1}')]);
-      const result = await json(await api.request('/api/items/', { method: 'POST', body, headers: { 'content-type': 'application/json' } }));
+      const result = await json(
+        await api.request('/api/items/', { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
+      );
       assertJsonError(result, 400, `JSON with bytes ${bytes.toString('hex')}`);
       assert.deepEqual(result.body, { detail: 'JSON parse error - body is not valid UTF-8' });
     }
-    const form = await json<Item>(await api.request('/api/items/', { method: 'POST', body: Buffer.concat([Buffer.from('product=a'), Buffer.from([0xff]), Buffer.from('&price=1')]), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    const form = await json<Item>(
+      await api.request('/api/items/', {
+        method: 'POST',
+        body: Buffer.concat([Buffer.from('product=a'), Buffer.from([0xff]), Buffer.from('&price=1')]),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+    );
     assert.deepEqual([form.status, form.body.product], [201, 'a\ufffd']);
-    const percent = await json<Item>(await api.request('/api/items/', { method: 'POST', body: 'product=b%FF&price=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    const percent = await json<Item>(
+      await api.request('/api/items/', {
+        method: 'POST',
+        body: 'product=b%FF&price=1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+    );
     assert.deepEqual([percent.status, percent.body.product], [201, 'b\ufffd']);
     const query = await json(await api.request('/api/items/?product=%FF&search=%C0%AF'));
     assert.deepEqual([query.status, query.body], [200, []]);
@@ -232,18 +303,30 @@ describe('hostile URLs and clients', () => {
   it('very long URLs: a 10 KB query is served; a 100 KB query or path is 431 JSON {"detail"} (Node maxHeaderSize 16 KiB); the server goes on', async (t) => {
     const api = await startTestApp(t);
     assert.equal((await api.request(`/api/items/?search=${'a'.repeat(10_000)}`)).status, 200);
-    for (const url of [`/api/items/?search=${'a'.repeat(100_000)}`, `/api/items/${'1'.repeat(100_000)}/`, `/api/${'x/'.repeat(50_000)}`]) {
+    for (const url of [
+      `/api/items/?search=${'a'.repeat(100_000)}`,
+      `/api/items/${'1'.repeat(100_000)}/`,
+      `/api/${'x/'.repeat(50_000)}`,
+    ]) {
       const result = await json(await api.request(url));
       assert.equal(result.status, 431);
       assert.deepEqual(result.body, { detail: 'Request line and headers are too large.' });
     }
     const longId = await json(await api.request(`/api/items/${'9'.repeat(5000)}/`));
-    assert.deepEqual([longId.status, longId.body], [404, { detail: 'Not found.' }], 'an id past the router limit is 404, as DRF');
+    assert.deepEqual(
+      [longId.status, longId.body],
+      [404, { detail: 'Not found.' }],
+      'an id past the router limit is 404, as DRF',
+    );
     assert.equal((await api.request('/healthz')).status, 200);
   });
 
   it('a slow client sending its headers byte by byte is cut with 408 JSON after HEADERS_TIMEOUT_MS, while others are served', async (t) => {
-    const api = await startTestApp(t, { KEEP_ALIVE_TIMEOUT_MS: '300', HEADERS_TIMEOUT_MS: '800', REQUEST_TIMEOUT_MS: '1500' });
+    const api = await startTestApp(t, {
+      KEEP_ALIVE_TIMEOUT_MS: '300',
+      HEADERS_TIMEOUT_MS: '800',
+      REQUEST_TIMEOUT_MS: '1500',
+    });
     const slow = await connect(Number(new URL(api.baseUrl).port));
     const request = `GET /api/items/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'z'.repeat(200)}\r\n\r\n`;
     let sent = 0;

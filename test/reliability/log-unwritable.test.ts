@@ -29,7 +29,9 @@ function mountTmpfs(t: TestContext, options: string): string {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
-    throw new Error(`cannot mount a tmpfs at ${dir} (this test needs root with mount rights): ${(error as { stderr?: Buffer }).stderr?.toString() ?? String(error)}`);
+    throw new Error(
+      `cannot mount a tmpfs at ${dir} (this test needs root with mount rights): ${(error as { stderr?: Buffer }).stderr?.toString() ?? String(error)}`,
+    );
   }
   t.after(() => {
     execFileSync('umount', ['-l', dir]);
@@ -62,7 +64,10 @@ async function serveThenStop(t: TestContext, logDir: string, n: number) {
   }
   run.child.kill('SIGTERM');
   // Bounded: a logger stuck on its failing file must fail this test, not hang it.
-  const exitCode = await Promise.race([run.closed, new Promise((resolve) => setTimeout(() => resolve('no exit within 15 s of SIGTERM'), 15_000).unref())]);
+  const exitCode = await Promise.race([
+    run.closed,
+    new Promise((resolve) => setTimeout(() => resolve('no exit within 15 s of SIGTERM'), 15_000).unref()),
+  ]);
   assert.equal(exitCode, 0, `exit code; stderr: ${run.stderr()}`);
   return jsonLines(run.stdout());
 }
@@ -105,6 +110,7 @@ describe('unwritable log file', () => {
     const file = fs.readFileSync(path.join(logDir, 'api_server.log'), 'utf8');
     assert.ok(file.length > 0 && file.length <= 64 * 1024, `the file holds what fitted (${file.length} bytes)`);
     const firstLines = file.split('\n').slice(0, 5);
-    for (const line of firstLines) assert.doesNotThrow(() => JSON.parse(line), 'the lines written before the disk filled are whole');
+    for (const line of firstLines)
+      assert.doesNotThrow(() => JSON.parse(line), 'the lines written before the disk filled are whole');
   });
 });

@@ -93,11 +93,17 @@ describe('SIGTERM under load (built server)', () => {
     const answered = outcomes.filter((o) => o.status !== undefined);
     const failed = outcomes.filter((o) => o.error !== undefined);
     const byStatus: Record<string, number> = {};
-    for (const o of outcomes) byStatus[o.status ?? o.error ?? 'none'] = (byStatus[o.status ?? o.error ?? 'none'] ?? 0) + 1;
-    t.diagnostic(`${outcomes.length} requests: ${JSON.stringify(byStatus)}; ${answered.filter((o) => o.sentAfterSigterm).length} answered after SIGTERM`);
+    for (const o of outcomes)
+      byStatus[o.status ?? o.error ?? 'none'] = (byStatus[o.status ?? o.error ?? 'none'] ?? 0) + 1;
+    t.diagnostic(
+      `${outcomes.length} requests: ${JSON.stringify(byStatus)}; ${answered.filter((o) => o.sentAfterSigterm).length} answered after SIGTERM`,
+    );
 
     assert.ok(answered.length > CONNECTIONS, 'the load ran');
-    assert.ok(answered.some((o) => o.sentAfterSigterm), 'some requests were answered after SIGTERM (the drain)');
+    assert.ok(
+      answered.some((o) => o.sentAfterSigterm),
+      'some requests were answered after SIGTERM (the drain)',
+    );
     for (const o of answered) {
       assert.ok(o.status === 200 || o.status === 201 || o.status === 503, `${o.id}: status ${o.status}`);
       assert.equal(o.echoedId, o.id, `${o.id}: X-Request-ID echoed`);
@@ -109,7 +115,10 @@ describe('SIGTERM under load (built server)', () => {
     }
     // Every request the server started, it answered and logged.
     for (const id of requestLines) assert.ok(responseLines.has(id), `${id}: request logged without response`);
-    assert.ok(lines.some((l) => l.msg === 'shutdown started'), 'shutdown started is logged');
+    assert.ok(
+      lines.some((l) => l.msg === 'shutdown started'),
+      'shutdown started is logged',
+    );
     assert.equal(lines.at(-1)?.msg, 'server closed', 'the last line is the shutdown');
   });
 });

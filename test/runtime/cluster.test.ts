@@ -31,7 +31,10 @@ describe('WEB_CONCURRENCY workers', () => {
     });
     t.after(() => server.child.kill('SIGKILL'));
     const lines = () => jsonLines(server.output());
-    const listening = () => lines().filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number);
+    const listening = () =>
+      lines()
+        .filter((l) => l.msg === 'worker listening')
+        .map((l) => l.workerPid as number);
     await waitFor(() => listening().length === 2, 'two workers listening');
     assert.equal(lines().filter((l) => l.msg === 'migrations applied').length, 1, 'migrated once, by the primary');
     const [victim, survivor] = listening() as [number, number];
@@ -56,7 +59,11 @@ describe('WEB_CONCURRENCY workers', () => {
     }
     const items = (await (await fetch(`${server.baseUrl}/api/items/`)).json()) as unknown[];
     assert.equal(items.length, 6);
-    const servedBy = new Set(lines().filter((l) => l.msg === 'response' && l.method === 'POST').map((l) => l.pid));
+    const servedBy = new Set(
+      lines()
+        .filter((l) => l.msg === 'response' && l.method === 'POST')
+        .map((l) => l.pid),
+    );
     assert.equal(servedBy.size, 2, 'both workers served requests');
     const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
     assert.match(metrics, /^http_requests_total\{method="POST",route="\/api\/items\/",status_code="201"\} 6$/m);
@@ -66,7 +73,10 @@ describe('WEB_CONCURRENCY workers', () => {
     assert.equal(await server.exited, 0);
     for (const pid of [survivor, replacement]) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
     const exited = lines().filter((l) => l.msg === 'worker exited');
-    assert.deepEqual(exited.map((l) => l.exitCode), [0, 0]);
+    assert.deepEqual(
+      exited.map((l) => l.exitCode),
+      [0, 0],
+    );
     assert.equal(lines().at(-1)?.msg, 'primary exiting');
   });
 
@@ -78,7 +88,14 @@ describe('WEB_CONCURRENCY workers', () => {
     const dir = scratchDir(t);
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server.js')], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), WEB_CONCURRENCY: '2', LOG_DIR: '', DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}` },
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        WEB_CONCURRENCY: '2',
+        LOG_DIR: '',
+        DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     t.after(() => child.kill('SIGKILL'));
@@ -87,6 +104,9 @@ describe('WEB_CONCURRENCY workers', () => {
     child.stderr.on('data', (c) => (output += c));
     const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
     assert.equal(code, 1, output);
-    assert.ok(jsonLines(output).some((l) => l.msg === 'worker failed to boot; stopping' && l.level === 'fatal'), output);
+    assert.ok(
+      jsonLines(output).some((l) => l.msg === 'worker failed to boot; stopping' && l.level === 'fatal'),
+      output,
+    );
   });
 });

@@ -16,7 +16,14 @@ function runServer(env: Record<string, string>): Promise<{ code: number | null; 
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server.js')], {
       cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_DIR: '', DATABASE_URL: 'sqlite://:memory:', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_DIR: '',
+        DATABASE_URL: 'sqlite://:memory:',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -57,7 +64,10 @@ function envExample(): Record<string, string> {
 
 function readmeTable(): Map<string, string> {
   const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+  const section = readme.slice(
+    readme.indexOf('## Configuration'),
+    readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
+  );
   const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| ([^|]*) \|/gm)];
   return new Map(rows.map((r) => [r[1]!, r[2]!.trim()]));
 }
@@ -124,7 +134,10 @@ describe('configuration', () => {
 
   for (const [env, name] of BAD) {
     it(`refuses ${JSON.stringify(env)} naming ${name}`, () => {
-      assert.throws(() => loadConfig(env), (error: Error) => error.name === 'ConfigError' && error.message.startsWith(`${name}`));
+      assert.throws(
+        () => loadConfig(env),
+        (error: Error) => error.name === 'ConfigError' && error.message.startsWith(`${name}`),
+      );
     });
   }
 

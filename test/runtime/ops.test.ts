@@ -39,11 +39,20 @@ const find = (samples: Sample[], name: string, labels: Record<string, string> = 
   samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 
 /** The app on a real socket over `DATABASE_URL`, without migrating (readiness needs no tables). */
-async function startApp(t: TestContext, env: Record<string, string>, options: { readiness?: Readiness; migrate?: boolean } = {}) {
+async function startApp(
+  t: TestContext,
+  env: Record<string, string>,
+  options: { readiness?: Readiness; migrate?: boolean } = {},
+) {
   const config = loadConfig({ LOG_LEVEL: 'silent', LOG_DIR: '', ...env });
   const db = createDb(config.database);
   if (options.migrate) await migrateToLatest(db.kysely);
-  const app = await buildApp({ config, db, logger: createLogger({ level: 'silent', logDir: '' }).logger, readiness: options.readiness });
+  const app = await buildApp({
+    config,
+    db,
+    logger: createLogger({ level: 'silent', logDir: '' }).logger,
+    readiness: options.readiness,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.after(async () => {
     await app.close();
@@ -87,7 +96,9 @@ describe('GET /readyz', () => {
 describe('GET /metrics', () => {
   it('exposes requests by route pattern, method and status, latency, pool gauges and process metrics', async (t) => {
     const { request } = await startTestApp(t);
-    const created = (await (await request('/api/items/', { method: 'POST', json: { product: 'Apple', price: 100 } })).json()) as { id: number };
+    const created = (await (
+      await request('/api/items/', { method: 'POST', json: { product: 'Apple', price: 100 } })
+    ).json()) as { id: number };
     await request(`/api/items/${created.id}/`);
     await request(`/api/items/${created.id}/`);
     await request('/api/items/999/');
@@ -98,19 +109,41 @@ describe('GET /metrics', () => {
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const samples = parseMetrics(await response.text());
 
-    assert.equal(find(samples, 'http_requests_total', { method: 'POST', route: '/api/items/', status_code: '201' })?.value, 1);
-    assert.equal(find(samples, 'http_requests_total', { method: 'GET', route: '/api/items/:id/', status_code: '200' })?.value, 2);
-    assert.equal(find(samples, 'http_requests_total', { method: 'GET', route: '/api/items/:id/', status_code: '404' })?.value, 1);
-    assert.equal(find(samples, 'http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' })?.value, 1);
+    assert.equal(
+      find(samples, 'http_requests_total', { method: 'POST', route: '/api/items/', status_code: '201' })?.value,
+      1,
+    );
+    assert.equal(
+      find(samples, 'http_requests_total', { method: 'GET', route: '/api/items/:id/', status_code: '200' })?.value,
+      2,
+    );
+    assert.equal(
+      find(samples, 'http_requests_total', { method: 'GET', route: '/api/items/:id/', status_code: '404' })?.value,
+      1,
+    );
+    assert.equal(
+      find(samples, 'http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' })?.value,
+      1,
+    );
     assert.ok(
       !samples.some((s) => s.labels.route?.includes(String(created.id)) || s.labels.route === '/no/such/page'),
       'raw URLs never become label values',
     );
-    const count = find(samples, 'http_request_duration_seconds_count', { route: '/api/items/:id/', status_code: '200' });
+    const count = find(samples, 'http_request_duration_seconds_count', {
+      route: '/api/items/:id/',
+      status_code: '200',
+    });
     assert.equal(count?.value, 2);
-    const inf = find(samples, 'http_request_duration_seconds_bucket', { route: '/api/items/:id/', status_code: '200', le: '+Inf' });
+    const inf = find(samples, 'http_request_duration_seconds_bucket', {
+      route: '/api/items/:id/',
+      status_code: '200',
+      le: '+Inf',
+    });
     assert.equal(inf?.value, 2);
-    assert.ok((find(samples, 'http_request_duration_seconds_sum', { route: '/api/items/:id/', status_code: '200' })?.value ?? -1) > 0);
+    assert.ok(
+      (find(samples, 'http_request_duration_seconds_sum', { route: '/api/items/:id/', status_code: '200' })?.value ??
+        -1) > 0,
+    );
 
     assert.equal(find(samples, 'db_pool_connections', { state: 'total' })?.value, 1);
     assert.equal(find(samples, 'db_pool_waiting_requests')?.value, 0);
@@ -122,7 +155,10 @@ describe('GET /metrics', () => {
     const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
     const request = await startApp(t, { DATABASE_URL: await postgres.databaseUrl(t), DB_POOL_MAX: '3' });
     const answers = await Promise.all(Array.from({ length: 6 }, () => request('/readyz')));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200, 200, 200],
+    );
     const samples = parseMetrics(await (await request('/metrics')).text());
     const total = find(samples, 'db_pool_connections', { state: 'total' })!.value;
     assert.ok(total >= 1 && total <= 3, `pool total ${total} within DB_POOL_MAX`);

@@ -16,7 +16,11 @@ describe('CORS', () => {
     for (const url of ['/api/items/', '/api/items/7/']) {
       const response = await request(url, {
         method: 'OPTIONS',
-        headers: { origin: FRONT_END, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'content-type' },
+        headers: {
+          origin: FRONT_END,
+          'access-control-request-method': 'PATCH',
+          'access-control-request-headers': 'content-type',
+        },
       });
       assert.equal(response.status, 204, url);
       assert.equal(response.headers.get('access-control-allow-origin'), FRONT_END);
@@ -31,7 +35,11 @@ describe('CORS', () => {
 
   it('gives an allowed origin Access-Control-Allow-Origin on the actual request, and exposes X-Request-ID', async (t) => {
     const { request } = await startTestApp(t, { CORS_ORIGINS: FRONT_END });
-    const response = await request('/api/items/', { method: 'POST', json: { product: 'Apple', price: 1 }, headers: { origin: FRONT_END } });
+    const response = await request('/api/items/', {
+      method: 'POST',
+      json: { product: 'Apple', price: 1 },
+      headers: { origin: FRONT_END },
+    });
     assert.equal(response.status, 201);
     assert.equal(response.headers.get('access-control-allow-origin'), FRONT_END);
     assert.match(response.headers.get('access-control-expose-headers') ?? '', /X-Request-ID/);
@@ -96,7 +104,10 @@ describe('security headers', () => {
       tooLarge: await request('/api/items/', { method: 'POST', json: { product: 'x'.repeat(2000), price: 1 } }),
       html: await request('/api/items/', { headers: { accept: 'text/html' } }),
       healthz: await request('/healthz'),
-      preflight: await request('/api/items/', { method: 'OPTIONS', headers: { origin: FRONT_END, 'access-control-request-method': 'POST' } }),
+      preflight: await request('/api/items/', {
+        method: 'OPTIONS',
+        headers: { origin: FRONT_END, 'access-control-request-method': 'POST' },
+      }),
     };
     for (const [name, response] of Object.entries(responses)) {
       for (const [header, value] of Object.entries(EXPECTED)) {
@@ -147,7 +158,9 @@ describe('limits and timeouts', () => {
     const { port } = app.server.address() as { port: number };
     const connection = await connect(port);
     t.after(() => connection.socket.destroy());
-    await connection.write('POST /api/items/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"product":');
+    await connection.write(
+      'POST /api/items/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"product":',
+    );
     const received = await connection.closed;
     assert.match(received, /^HTTP\/1\.1 408 /);
   });

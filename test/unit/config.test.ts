@@ -29,7 +29,10 @@ describe('readDatabaseConfig', () => {
   });
 
   it('sqlite:////absolute/path is absolute', () => {
-    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite:////tmp/x/db.sqlite3' }), { client: 'sqlite', filename: '/tmp/x/db.sqlite3' });
+    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite:////tmp/x/db.sqlite3' }), {
+      client: 'sqlite',
+      filename: '/tmp/x/db.sqlite3',
+    });
   });
 
   it('percent-escapes in an SQLite path are decoded; surrounding blanks are ignored', () => {
@@ -40,11 +43,18 @@ describe('readDatabaseConfig', () => {
   });
 
   it('sqlite://:memory: is an in-memory database', () => {
-    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite://:memory:' }), { client: 'sqlite', filename: ':memory:' });
+    assert.deepEqual(readDatabaseConfig({ DATABASE_URL: 'sqlite://:memory:' }), {
+      client: 'sqlite',
+      filename: ':memory:',
+    });
   });
 
   it('postgres:// and postgresql:// select PostgreSQL with the URL as given and pool defaults', () => {
-    for (const url of ['postgres://u:p@db.example:5433/items', 'postgresql://u:p@db.example:5433/items', 'POSTGRES://u@h/d']) {
+    for (const url of [
+      'postgres://u:p@db.example:5433/items',
+      'postgresql://u:p@db.example:5433/items',
+      'POSTGRES://u@h/d',
+    ]) {
       const config = readDatabaseConfig({ DATABASE_URL: url });
       assert.equal(config.client, 'postgres', url);
       assert.ok(config.client === 'postgres');
@@ -56,7 +66,13 @@ describe('readDatabaseConfig', () => {
   });
 
   it('DB_HOST with DB_NAME, DB_USER, DB_PASSWORD, DB_PORT selects PostgreSQL, escaping credentials', () => {
-    const config = readDatabaseConfig({ DB_HOST: 'rds.example', DB_PORT: '6543', DB_NAME: 'items', DB_USER: 'app', DB_PASSWORD: 'p@ss/w:rd' });
+    const config = readDatabaseConfig({
+      DB_HOST: 'rds.example',
+      DB_PORT: '6543',
+      DB_NAME: 'items',
+      DB_USER: 'app',
+      DB_PASSWORD: 'p@ss/w:rd',
+    });
     assert.ok(config.client === 'postgres');
     const url = new URL(config.connectionString);
     assert.equal(url.protocol, 'postgres:');
@@ -72,7 +88,15 @@ describe('readDatabaseConfig', () => {
   });
 
   it('refuses other schemes and sqlite URLs without a path, naming DATABASE_URL', () => {
-    for (const url of ['mysql://u@h/d', 'db.sqlite3', 'sqlite://relative.sqlite3', 'sqlite://', 'sqlite:///', 'http://x', 'postgres://[bad']) {
+    for (const url of [
+      'mysql://u@h/d',
+      'db.sqlite3',
+      'sqlite://relative.sqlite3',
+      'sqlite://',
+      'sqlite:///',
+      'http://x',
+      'postgres://[bad',
+    ]) {
       assertConfigError(() => readDatabaseConfig({ DATABASE_URL: url }), 'DATABASE_URL');
     }
   });
@@ -101,7 +125,13 @@ describe('loadConfig', () => {
 
   it('reads PORT, HOST, LOG_LEVEL, LOG_DIR, LOG_BODY_MAX, BODY_LIMIT, TRUST_PROXY', () => {
     const config = loadConfig({
-      PORT: '9000', HOST: '127.0.0.1', LOG_LEVEL: 'DEBUG', LOG_DIR: '', LOG_BODY_MAX: '16', BODY_LIMIT: '4096', TRUST_PROXY: 'false',
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'DEBUG',
+      LOG_DIR: '',
+      LOG_BODY_MAX: '16',
+      BODY_LIMIT: '4096',
+      TRUST_PROXY: 'false',
     });
     assert.equal(config.port, 9000);
     assert.equal(config.host, '127.0.0.1');
@@ -114,8 +144,14 @@ describe('loadConfig', () => {
 
   it('names the variable of every bad value', () => {
     const bad: [string, string][] = [
-      ['PORT', 'abc'], ['PORT', '70000'], ['PORT', '-1'], ['PORT', '80.5'],
-      ['LOG_LEVEL', 'verbose'], ['LOG_BODY_MAX', 'x'], ['BODY_LIMIT', '10'], ['TRUST_PROXY', 'maybe'],
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['LOG_LEVEL', 'verbose'],
+      ['LOG_BODY_MAX', 'x'],
+      ['BODY_LIMIT', '10'],
+      ['TRUST_PROXY', 'maybe'],
       ['DATABASE_URL', 'mongodb://h/d'],
     ];
     for (const [name, value] of bad) assertConfigError(() => loadConfig({ [name]: value }), name);

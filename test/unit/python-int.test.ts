@@ -8,12 +8,28 @@ import { parsePythonInt, pythonStrip } from '../../src/items/python-int.js';
 
 describe('parsePythonInt (Python int(str))', () => {
   it('parses plain, signed and zero-padded decimal integers', () => {
-    const cases: [string, bigint][] = [['0', 0n], ['7', 7n], ['+7', 7n], ['-7', -7n], ['007', 7n], ['-0', 0n], ['2147483647', 2147483647n]];
+    const cases: [string, bigint][] = [
+      ['0', 0n],
+      ['7', 7n],
+      ['+7', 7n],
+      ['-7', -7n],
+      ['007', 7n],
+      ['-0', 0n],
+      ['2147483647', 2147483647n],
+    ];
     for (const [text, value] of cases) assert.equal(parsePythonInt(text), value, text);
   });
 
   it('ignores surrounding Python whitespace, including U+001C–U+001F, U+0085 and U+3000', () => {
-    const cases: [string, bigint][] = [[' 7 ', 7n], ['\t\n7\r\n', 7n], ['\x0b\x0c7', 7n], ['\x1c7\x1f', 7n], ['\x857', 7n], ['\u30007\u3000', 7n], ['\u00a0 -3\u2028', -3n]];
+    const cases: [string, bigint][] = [
+      [' 7 ', 7n],
+      ['\t\n7\r\n', 7n],
+      ['\x0b\x0c7', 7n],
+      ['\x1c7\x1f', 7n],
+      ['\x857', 7n],
+      ['\u30007\u3000', 7n],
+      ['\u00a0 -3\u2028', -3n],
+    ];
     for (const [text, value] of cases) assert.equal(parsePythonInt(text), value, JSON.stringify(text));
   });
 
@@ -29,12 +45,38 @@ describe('parsePythonInt (Python int(str))', () => {
   });
 
   it('reads any Unicode decimal digit by its value: full-width, Arabic-Indic, Devanagari, Mathematical', () => {
-    const cases: [string, bigint][] = [['１２３', 123n], ['٤٢', 42n], ['७', 7n], ['𝟗𝟗', 99n], ['1٠', 10n], ['０', 0n]];
+    const cases: [string, bigint][] = [
+      ['１２３', 123n],
+      ['٤٢', 42n],
+      ['७', 7n],
+      ['𝟗𝟗', 99n],
+      ['1٠', 10n],
+      ['０', 0n],
+    ];
     for (const [text, value] of cases) assert.equal(parsePythonInt(text), value, text);
   });
 
   it('refuses what int() refuses: empty, blanks, floats, exponents, hex, signs alone, inner spaces, non-Nd numerics', () => {
-    for (const text of ['', '   ', '1.5', '1.0', '1e2', '0x10', '0b1', '+', '-', '+-1', '--1', '1 2', 'abc', '½', '²', 'Ⅻ', 'NaN', 'Infinity']) {
+    for (const text of [
+      '',
+      '   ',
+      '1.5',
+      '1.0',
+      '1e2',
+      '0x10',
+      '0b1',
+      '+',
+      '-',
+      '+-1',
+      '--1',
+      '1 2',
+      'abc',
+      '½',
+      '²',
+      'Ⅻ',
+      'NaN',
+      'Infinity',
+    ]) {
       assert.equal(parsePythonInt(text), undefined, JSON.stringify(text));
     }
   });
