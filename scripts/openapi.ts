@@ -13,7 +13,7 @@ import path from 'node:path';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/database.js';
-import { createLogger } from '../src/logging/logger.js';
+import { createLogger } from '../src/platform/logger.js';
 
 /** Builds the app (without listening) and returns its OpenAPI document. */
 async function generateOpenApiDocument(): Promise<Record<string, unknown>> {

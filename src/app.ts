@@ -10,23 +10,24 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
-import { apiRootRoutes } from './http/api-root.routes.js';
-import { registerBodyParsers } from './http/body-parsers.js';
-import { rewriteFormatSuffix, trailingSlashRoutes } from './http/drf-urls.js';
-import { registerDrfViewHooks } from './http/drf-view.js';
-import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
-import { errorHandler, notFoundHandler } from './http/errors.js';
-import { healthRoutes } from './http/health.routes.js';
-import { registerRequestLogging } from './http/request-logging.js';
-import { opsRoutes } from './http/ops.routes.js';
-import { registerSecurity } from './http/security.js';
+import { apiRootRoutes } from './drf/api-root.routes.js';
+import { registerBodyParsers } from './drf/body-parsers.js';
+import { rewriteFormatSuffix, trailingSlashRoutes } from './drf/urls.js';
+import { registerDrfViewHooks } from './drf/view.js';
+import { clientErrorHandler, frameworkErrors } from './drf/client-errors.js';
+import { errorHandler, notFoundHandler } from './drf/errors.js';
+import { healthRoutes } from './ops/health.routes.js';
+import { registerRequestLogging } from './platform/request-logging.js';
+import { opsRoutes } from './ops/ops.routes.js';
+import { registerSecurity } from './platform/security.js';
 import { itemRoutes } from './items/item.routes.js';
-import { createMetrics } from './runtime/metrics.js';
-import { Readiness } from './runtime/readiness.js';
-import { registerOpenApi } from './http/openapi.js';
-import { uiRoutes } from './http/ui.routes.js';
+import { createMetrics } from './ops/metrics.js';
+import { Readiness } from './ops/readiness.js';
+import { registerOpenApi } from './platform/openapi.js';
+import { uiRoutes } from './platform/ui.routes.js';
 
 /** What the app needs from outside: configuration, an open database, a logger. */
 export interface AppDependencies {
@@ -35,6 +36,11 @@ export interface AppDependencies {
   logger: Logger;
   /** Flipped by the shutdown sequence so `/readyz` answers 503; a fresh one when omitted. */
   readiness?: Readiness;
+  /**
+   * Makes the `/metrics` renderer from the app's registry; this process's registry alone when
+   * omitted. A cluster worker passes one that answers every worker's aggregate.
+   */
+  metricsRenderer?: (registry: Registry) => () => Promise<string>;
 }
 
 /** `X-Request-ID` values kept from clients: short and printable, so they cannot forge log lines. */
@@ -65,10 +71,11 @@ export async function buildApp({
   db,
   logger,
   readiness = new Readiness(),
+  metricsRenderer,
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // Fastify's own request lines are replaced by ours (src/http/request-logging.ts), labelled reqId.
+    // Fastify's own request lines are replaced by ours (platform/request-logging.ts), labelled reqId.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -120,7 +127,7 @@ export async function buildApp({
   await app.register(trailingSlashRoutes);
   await app.register(healthRoutes);
   await app.register(uiRoutes);
-  await app.register(opsRoutes, { db, readiness, metrics });
+  await app.register(opsRoutes, { db, readiness, metrics, renderMetrics: metricsRenderer?.(metrics.registry) });
   app.get('/admin/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/', 302));
   return app;
 }

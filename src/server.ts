@@ -1,8 +1,9 @@
 /**
  * Process entry (`node dist/server.js`): reads `.env` when present, reads and validates the
  * configuration (a bad value, or a `HOST` this machine cannot bind: one line on stderr naming the
- * variable, exit 1), applies pending migrations once, then serves, in this process when `WEB_CONCURRENCY` is 1, or in that many cluster workers (`runtime/cluster.ts`).
- * Serving processes stop gracefully on SIGTERM/SIGINT (`runtime/shutdown.ts`).
+ * variable, exit 1), applies pending migrations once, then serves, in this process when
+ * `WEB_CONCURRENCY` is 1, or in that many cluster workers (`process/cluster.ts`).
+ * Serving processes stop gracefully on SIGTERM/SIGINT (`process/shutdown.ts`).
  *
  * SQLite with several workers means several connections on one WAL-mode file: reads run in
  * parallel, writes take turns, each waiting up to the 5 s busy timeout for the lock (FIELD_NOTES F8).
@@ -15,10 +16,10 @@ import { buildApp } from './app.js';
 import { checkHost, ConfigError, loadConfig, loadEnvFile, type Config } from './config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { createLogger, type LogSinks } from './logging/logger.js';
-import { runPrimary } from './runtime/cluster.js';
-import { Readiness } from './runtime/readiness.js';
-import { gracefulShutdown, onShutdownSignal } from './runtime/shutdown.js';
+import { createLogger, type LogSinks } from './platform/logger.js';
+import { clusterAwareMetrics, runPrimary } from './process/cluster.js';
+import { Readiness } from './ops/readiness.js';
+import { gracefulShutdown, onShutdownSignal } from './process/shutdown.js';
 
 /**
  * `.env` (when present) under the environment, then the configuration; a process that will bind
@@ -66,7 +67,7 @@ async function serve(config: Config, sinks: LogSinks, options: { migrate: boolea
   try {
     db = createDb(config.database);
     if (options.migrate) await migrate(db, logger);
-    const app = await buildApp({ config, db, logger, readiness });
+    const app = await buildApp({ config, db, logger, readiness, metricsRenderer: clusterAwareMetrics });
     shutdown = gracefulShutdown({
       app,
       db,

@@ -50,7 +50,7 @@ const CPU_PROF = env.BENCH_CPU_PROF === '1';
 const PG_URL = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
 const OUTPUT_DIR = path.join(PROJECT_ROOT, 'bench-output');
 const ENTRY = env.BENCH_SERVER ? path.resolve(env.BENCH_SERVER) : path.join(PROJECT_ROOT, 'dist/server.js');
-const CLUSTER_BUILD = path.join(path.dirname(ENTRY), 'runtime/cluster.js');
+const CLUSTER_BUILD = path.join(path.dirname(ENTRY), 'process/cluster.js');
 
 const settings: LoadSettings = { connections: CONNECTIONS, duration: DURATION };
 const wanted = (name: string) => !ONLY || ONLY.has(name);

@@ -12,23 +12,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
-import { readBody } from '../http/body-parsers.js';
-import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../http/drf-view.js';
-import { ApiError, notFound } from '../http/errors.js';
-import { parsePythonInt, pythonStrip } from './python-int.js';
-import { viewMetadata } from './item.metadata.js';
+import { readBody } from '../drf/body-parsers.js';
+import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
+import { ApiError, notFound } from '../drf/errors.js';
+import { parsePythonInt, pythonStrip } from '../drf/python.js';
+import { viewMetadata } from '../drf/metadata.js';
+import { BadRequest, Detail } from '../drf/schemas.js';
+import { ITEM_FIELDS } from './item.metadata.js';
 import * as repository from './item.repository.js';
-import {
-  BadRequest,
-  Detail,
-  Item,
-  ItemList,
-  ItemParams,
-  ItemPatch,
-  ItemQuery,
-  ItemWrite,
-  ORDERING_FIELDS,
-} from './item.schema.js';
+import { Item, ItemList, ItemParams, ItemPatch, ItemQuery, ItemWrite, ORDERING_FIELDS } from './item.schema.js';
 import { validateItem } from './item.serializer.js';
 
 /**
@@ -159,7 +151,9 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
     },
   });
 
-  app.options('/api/items/', { config: LIST, schema: { hide: true } }, async () => viewMetadata(LIST.viewName, 'POST'));
+  app.options('/api/items/', { config: LIST, schema: { hide: true } }, async () =>
+    viewMetadata(LIST.viewName, '', { method: 'POST', fields: ITEM_FIELDS }),
+  );
   methodNotAllowedRoute(app, '/api/items/', LIST);
 
   const detailSchema = { params: ItemParams, querystring: Type.Omit(ItemQuery, ['ordering']), tags: ['items'] };
@@ -222,7 +216,7 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
   app.options('/api/items/:id/', { config: DETAIL, schema: { hide: true } }, async (request) => {
     const id = parseItemId((request.params as { id: string }).id);
     const exists = id !== undefined && (await repository.findItem(kysely, id, readFilter(request))) !== undefined;
-    return viewMetadata(DETAIL.viewName, exists ? 'PUT' : undefined);
+    return viewMetadata(DETAIL.viewName, '', exists ? { method: 'PUT', fields: ITEM_FIELDS } : undefined);
   });
   methodNotAllowedRoute(app, '/api/items/:id/', DETAIL);
 }

@@ -49,17 +49,6 @@ export type ItemPatch = Static<typeof ItemPatch>;
 /** The list: a JSON array ordered by `id` (no pagination, as in the DRF service). */
 export const ItemList = Type.Array(Item);
 
-/** DRF's validation error body: field name → messages (`non_field_errors` for the body as a whole). */
-export const ValidationError = Type.Record(Type.String(), Type.Array(Type.String()), {
-  examples: [{ price: ['Ensure this value is greater than or equal to 0.'] }],
-});
-
-/** DRF's error body for everything that is not a field error. */
-export const Detail = Type.Object({ detail: Type.String() }, { examples: [{ detail: 'Not found.' }] });
-
-/** A 400: field errors, or `{"detail"}` for a body that cannot be parsed. */
-export const BadRequest = Type.Union([ValidationError, Detail]);
-
 /** Fields `?ordering=` accepts, each optionally prefixed with `-` for descending. */
 export const ORDERING_FIELDS = ['id', 'product', 'price'] as const;
 

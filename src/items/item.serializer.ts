@@ -7,7 +7,7 @@
  * @module
  */
 import { PRICE_MAXIMUM, PRICE_MINIMUM, PRODUCT_MAX_LENGTH, type ItemPatch, type ItemWrite } from './item.schema.js';
-import { parsePythonInt, pythonStrip } from './python-int.js';
+import { parsePythonInt, pythonStrip } from '../drf/python.js';
 
 /** DRF's error body: field → messages. */
 export type FieldErrors = Record<string, string[]>;

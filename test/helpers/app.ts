@@ -13,7 +13,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { createLogger, LOG_FILE_NAME } from '../../src/logging/logger.js';
+import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
 
 export interface TestApp {
   app: FastifyInstance;

@@ -17,7 +17,7 @@ import {
 } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { loadConfig } from '../../src/config.js';
-import { onShutdownSignal, SHUTDOWN_SIGNALS } from '../../src/runtime/shutdown.js';
+import { onShutdownSignal, SHUTDOWN_SIGNALS } from '../../src/process/shutdown.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const source = readFileSync(path.join(root, 'Dockerfile'), 'utf8');

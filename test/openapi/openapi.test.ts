@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import openapiTS, { astToString } from 'openapi-typescript';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { registeredRoutes } from '../../src/http/openapi.js';
+import { registeredRoutes } from '../../src/platform/openapi.js';
 import { scratchDir, startTestApp, type TestApp } from '../helpers/app.js';
 
 const run = promisify(execFile);

@@ -1,10 +1,10 @@
 /**
- * `src/items/python-int.ts` against Python 3's own answers for `int(s)` and `s.strip()`
+ * `src/drf/python.ts` against Python 3's own answers for `int(s)` and `s.strip()`
  * (each expectation below is what CPython 3.12 prints).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePythonInt, pythonStrip } from '../../src/items/python-int.js';
+import { parsePythonInt, pythonStrip } from '../../src/drf/python.js';
 
 describe('parsePythonInt (Python int(str))', () => {
   it('parses plain, signed and zero-padded decimal integers', () => {

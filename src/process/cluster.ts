@@ -9,7 +9,7 @@
  * - stops everything and exits 1 when a worker exits before it ever listened (a boot failure, such
  *   as a port in use, would otherwise fork forever; gunicorn halts the same way);
  * - forwards SIGTERM/SIGINT to every worker, which shuts down gracefully on its own
- *   (`runtime/shutdown.ts`), and exits 0 once all have exited (1 if one failed to stop cleanly, or
+ *   (`process/shutdown.ts`), and exits 0 once all have exited (1 if one failed to stop cleanly, or
  *   if they have not all exited `PRIMARY_GRACE_MS` after the shutdown timeout: they are then killed).
  * - answers workers' `/metrics` with prom-client's aggregate of every worker's registry.
  *
@@ -17,7 +17,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import type { LogSinks } from '../logging/logger.js';
+import type { LogSinks } from '../platform/logger.js';
 import { AggregatorRegistry } from 'prom-client';
 import { SHUTDOWN_SIGNALS } from './shutdown.js';
 

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { methodNotAllowedRoute } from './drf-view.js';
+import { methodNotAllowedRoute } from '../drf/view.js';
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const ok = async (_request: unknown, reply: import('fastify').FastifyReply) =>

@@ -17,7 +17,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
-import type { Readiness } from './readiness.js';
+import type { Readiness } from '../ops/readiness.js';
 
 /** The signals that start a graceful shutdown. */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;

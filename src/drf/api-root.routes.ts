@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { viewMetadata } from '../items/item.metadata.js';
-import { methodNotAllowedRoute, type DrfViewConfig } from './drf-view.js';
+import { viewMetadata } from './metadata.js';
+import { methodNotAllowedRoute, type DrfViewConfig } from './view.js';
 
 const ROOT: DrfViewConfig = { allow: 'GET, HEAD, OPTIONS', viewName: 'Api Root' };
 
@@ -28,7 +28,7 @@ export async function apiRootRoutes(app: FastifyInstance): Promise<void> {
     handler: async (request) => ({ items: `${request.protocol}://${request.host}/api/items/` }),
   });
   app.options('/api/', { config: ROOT, schema: { hide: true } }, async () =>
-    viewMetadata(ROOT.viewName, undefined, ROOT_DESCRIPTION),
+    viewMetadata(ROOT.viewName, ROOT_DESCRIPTION),
   );
   methodNotAllowedRoute(app, '/api/', ROOT);
 }

@@ -4,7 +4,7 @@
  * - `GET /readyz`: readiness for the load balancer. 200 `{"status":"ready"}` when a `select 1`
  *   answers within {@link READY_CHECK_TIMEOUT_MS}; 503 `{"detail":"Database unavailable."}` when it
  *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun (FIELD_NOTES F2, F7).
- * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `runtime/metrics.ts`).
+ * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `metrics.ts`).
  *
  * @module
  */
@@ -12,9 +12,9 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
-import { clusterAwareMetrics } from '../runtime/cluster.js';
-import type { Metrics } from '../runtime/metrics.js';
-import type { Readiness } from '../runtime/readiness.js';
+import { Detail } from '../drf/schemas.js';
+import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 /** Longest wait for the readiness query, in ms: well under the ALB health check timeout (5 s default). */
 export const READY_CHECK_TIMEOUT_MS = 2000;
@@ -23,7 +23,7 @@ export interface OpsRoutesOptions {
   db: Db;
   readiness: Readiness;
   metrics: Metrics;
-  /** Renders the metrics text; by default this process's registry, or in a cluster worker every worker's (runtime/cluster.ts). */
+  /** Renders the metrics text; by default this process's registry. A cluster worker passes every worker's aggregate. */
   renderMetrics?: () => Promise<string>;
 }
 
@@ -47,11 +47,9 @@ export async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): 
   }
 }
 
-const Detail = Type.Object({ detail: Type.String() });
-
 export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
   const { db, readiness, metrics } = options;
-  const renderMetrics = options.renderMetrics ?? clusterAwareMetrics(metrics.registry);
+  const renderMetrics = options.renderMetrics ?? (() => metrics.registry.metrics());
 
   app.get('/readyz', {
     schema: {

@@ -16,18 +16,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { TSchema } from 'typebox';
-import {
-  BadRequest,
-  Detail,
-  Item,
-  ItemList,
-  ItemPatch,
-  ItemWrite,
-  PRICE_MAXIMUM,
-  PRODUCT_MAX_LENGTH,
-  ValidationError,
-} from '../items/item.schema.js';
-import { PARSED_MEDIA_TYPES } from './body-parsers.js';
+import { Item, ItemList, ItemPatch, ItemWrite, PRICE_MAXIMUM, PRODUCT_MAX_LENGTH } from '../items/item.schema.js';
+import { BadRequest, Detail, ValidationError } from '../drf/schemas.js';
+import { PARSED_MEDIA_TYPES } from '../drf/body-parsers.js';
 
 /** Where the document is served. */
 export const OPENAPI_PATH = '/openapi.json';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-/** `public/` at the project root: two levels up from both `src/http/` and `dist/http/`. */
+/** `public/` at the project root: two levels up from both `src/platform/` and `dist/platform/`. */
 export const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
 
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
