@@ -6,7 +6,9 @@
  *
  * @module
  */
+import http from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
 
 /** An HTTP error with the exact body to send. */
@@ -78,6 +80,22 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 }
 
 /** Fastify not-found handler: unknown routes get DRF's JSON 404, not an HTML page. */
-export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
+function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
   return reply.code(404).send(notFound().body);
 }
+
+/**
+ * Every answer in DRF's shape: the error and not-found handlers above, and every method Node parses
+ * made routable, because DRF answered 405 (not 404) to methods such as PROPFIND while Fastify only
+ * routes the ones it knows. Register before any route.
+ */
+export const drfErrors = fp(
+  async (app) => {
+    for (const method of http.METHODS) {
+      if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+    }
+    app.setErrorHandler(errorHandler);
+    app.setNotFoundHandler(notFoundHandler);
+  },
+  { name: 'drf-errors' },
+);

@@ -18,7 +18,8 @@
  * @module
  */
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 
 /** Methods a cross-origin page may use: those the items API serves. */
 export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -78,25 +79,25 @@ export function isPreflight(request: FastifyRequest): boolean {
  * Adds {@link SECURITY_HEADERS} to every response (set on arrival, so errors, 404s and redirects carry
  * them too) and, when `corsOrigins` is not empty, registers CORS.
  */
-export async function registerSecurity(
-  app: FastifyInstance,
-  { corsOrigins }: { corsOrigins: readonly string[] },
-): Promise<void> {
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    done();
-  });
-  if (corsOrigins.length === 0) return;
-  const base: FastifyCorsOptions = {
-    origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
-    methods: CORS_METHODS,
-    exposedHeaders: ['X-Request-ID', 'Location', 'Allow'],
-    maxAge: CORS_MAX_AGE,
-    strictPreflight: false,
-  };
-  await app.register(cors, {
-    hook: 'onRequest',
-    delegator: (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) =>
-      callback(null, { ...base, preflight: isPreflight(request) }),
-  });
-}
+export const security = fp<{ corsOrigins: readonly string[] }>(
+  async (app, { corsOrigins }) => {
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(SECURITY_HEADERS);
+      done();
+    });
+    if (corsOrigins.length === 0) return;
+    const base: FastifyCorsOptions = {
+      origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
+      methods: CORS_METHODS,
+      exposedHeaders: ['X-Request-ID', 'Location', 'Allow'],
+      maxAge: CORS_MAX_AGE,
+      strictPreflight: false,
+    };
+    await app.register(cors, {
+      hook: 'onRequest',
+      delegator: (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) =>
+        callback(null, { ...base, preflight: isPreflight(request) }),
+    });
+  },
+  { name: 'security' },
+);
