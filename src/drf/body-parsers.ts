@@ -6,7 +6,7 @@
  * Parsing is strict but the verdict is lazy, as in DRF, where `request.data` is only parsed when a
  * view reads it: a body that cannot be used becomes an {@link UnreadableBody}, and only the actions
  * that read a body (create, update, partial_update) answer its error. A DELETE whose client sends
- * `Content-Type: application/json` with no body, or junk, still deletes (FIELD_NOTES F6).
+ * `Content-Type: application/json` with no body, or junk, still deletes.
  *
  * @module
  */
@@ -17,7 +17,7 @@ import secureJson from 'secure-json-parse';
 import { ApiError, parseError, unsupportedMediaType } from './errors.js';
 
 /** A body that was received but cannot be used; reading it throws {@link UnreadableBody.error}. */
-export class UnreadableBody {
+class UnreadableBody {
   constructor(readonly error: ApiError) {}
 }
 

@@ -41,7 +41,7 @@ export const parseError = (reason: string) => new ApiError(400, { detail: `JSON 
 export const notAcceptable = () => new ApiError(406, { detail: 'Could not satisfy the request Accept header.' });
 
 /** 503 while the database can't be reached; the client may retry. */
-export const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
+const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
 
 /** Fastify's own error codes, mapped to DRF-style bodies. */
 const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
@@ -56,7 +56,7 @@ const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
  * Converts any thrown value into the {@link ApiError} to send. Unknown errors become 500 and
  * database outages 503; both are logged in full at `error` level.
  */
-export function toApiError(error: unknown, request: FastifyRequest): ApiError {
+function toApiError(error: unknown, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error;
   const fastifyError = error as FastifyError;
   const mapped = typeof fastifyError?.code === 'string' ? FASTIFY_ERRORS[fastifyError.code] : undefined;

@@ -30,7 +30,7 @@ import { validateItem } from './item.serializer.js';
  * tree deeper than 1000 (SQLITE_MAX_EXPR_DEPTH), which ~1000 words reached with a 500. DRF sets no
  * limit; 32 is far beyond a product name's 20 characters.
  */
-export const MAX_SEARCH_TERMS = 32;
+const MAX_SEARCH_TERMS = 32;
 
 /** DRF's router basename: `/api/items/` and `/api/items/{id}/`. */
 export const BASENAME = 'items';
@@ -47,7 +47,7 @@ const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS',
  * @throws {ApiError} 400 `{"product": [...]}` when `product` contains NUL (Django's form validation);
  *   400 `{"search": [...]}` for more than {@link MAX_SEARCH_TERMS} words.
  */
-export function readFilter(request: FastifyRequest): repository.ItemFilter {
+function readFilter(request: FastifyRequest): repository.ItemFilter {
   const filter: repository.ItemFilter = {};
   const product = lastQueryValue(request, 'product');
   if (product !== undefined) {
@@ -70,7 +70,7 @@ export function readFilter(request: FastifyRequest): repository.ItemFilter {
  * Reads `?ordering=` as DRF's `OrderingFilter`: comma-separated fields, `-` for descending; unknown
  * fields are dropped, and with none left the default order (by id) applies.
  */
-export function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
+function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
   const raw = lastQueryValue(request, 'ordering') ?? '';
   const ordering: repository.ItemOrdering[] = [];
   for (const term of raw.split(',').map((t) => t.trim())) {

@@ -21,7 +21,7 @@ declare module 'fastify' {
 }
 
 /** Route label for requests that matched no route (404s), so raw URLs never become label values. */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 /** The service's metrics and the registry `/metrics` renders. */
 export interface Metrics {

@@ -3,7 +3,8 @@
  *
  * - `GET /readyz`: readiness for the load balancer. 200 `{"status":"ready"}` when a `select 1`
  *   answers within {@link READY_CHECK_TIMEOUT_MS}; 503 `{"detail":"Database unavailable."}` when it
- *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun (FIELD_NOTES F2, F7).
+ *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun, so
+ *   the load balancer stops routing here before the listener closes.
  * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `metrics.ts`).
  *
  * @module
@@ -15,7 +16,7 @@ import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
 
 /** Longest wait for the readiness query, in ms: well under the ALB health check timeout (5 s default). */
-export const READY_CHECK_TIMEOUT_MS = 2000;
+const READY_CHECK_TIMEOUT_MS = 2000;
 
 export interface OpsRoutesOptions {
   db: Db;
@@ -28,7 +29,7 @@ export interface OpsRoutesOptions {
  *
  * @throws the driver's error, or an `Error` with code `ETIMEDOUT` when the database does not answer in time.
  */
-export async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): Promise<void> {
+async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(

@@ -1,6 +1,7 @@
 /**
  * Whether this process should still receive new traffic. Shutdown flips it first, so `/readyz`
- * answers 503 while requests are still served during the drain (FIELD_NOTES F2).
+ * answers 503 while requests are still served during the drain: the load balancer deregisters the
+ * task before its listener closes.
  *
  * @module
  */

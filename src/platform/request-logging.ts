@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** Cuts `text` to `max` UTF-16 code units, marking the cut. */
-export function truncate(text: string, max: number): string {
+function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more]`;
 }
 
@@ -22,8 +22,8 @@ function bodyText(body: unknown): string | undefined {
   try {
     return JSON.stringify(body);
   } catch (error) {
-    // Not String(body): on a deeply nested array it recurses just as far and throws again, which
-    // turned a 400 into a 500 at debug level (issue 7, hostile input test).
+    // Not String(body): on a deeply nested array it recurses just as far and throws again, and a
+    // log line must never turn a 400 into a 500.
     return `[body not serializable: ${(error as Error).message}]`;
   }
 }
