@@ -64,6 +64,11 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Browser origins allowed by CORS (`https://app.example.com`), or `['*']`. `CORS_ORIGINS`, comma-separated, default none. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Milliseconds a create's `Idempotency-Key` and its stored answer are kept; a retry after that
+   * creates again. `IDEMPOTENCY_KEY_TTL_MS`, default 86400000 (24 h).
+   */
+  readonly idempotencyKeyTtlMs: number;
 }
 
 /**
@@ -130,6 +135,11 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
     name: 'CORS_ORIGINS',
     default: '',
     meaning: 'comma-separated browser origins allowed by CORS (https://app.example.com), or *',
+  },
+  {
+    name: 'IDEMPOTENCY_KEY_TTL_MS',
+    default: '86400000',
+    meaning: 'ms an Idempotency-Key and its stored answer are kept (24 h); expired keys are purged by later creates',
   },
 ];
 
@@ -285,5 +295,6 @@ export function loadConfig(env: Env = process.env): Config {
     headersTimeoutMs,
     requestTimeoutMs,
     corsOrigins: Object.freeze(origins(env, 'CORS_ORIGINS')),
+    idempotencyKeyTtlMs: integer(env, 'IDEMPOTENCY_KEY_TTL_MS', 86_400_000, 1, 31_536_000_000),
   });
 }
