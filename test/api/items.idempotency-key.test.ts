@@ -14,7 +14,8 @@ async function create(api: TestApp, key: string | undefined, json: unknown) {
     json,
     headers: key === undefined ? {} : { 'idempotency-key': key },
   });
-  return { status: response.status, etag: response.headers.get('etag'), body: await response.json() };
+  const body = (await response.json()) as { id: number; detail: string } & Record<string, unknown>;
+  return { status: response.status, etag: response.headers.get('etag'), body };
 }
 
 async function rowCount(api: TestApp, table: 'myapi_item' | 'idempotency_key'): Promise<number> {
