@@ -34,7 +34,7 @@ function runPrefix(): string {
   return `bench-${randomBytes(6).toString('hex')}-`;
 }
 
-/** The fixed load settings (issue 8: 32 connections, one load thread). */
+/** The fixed load settings (32 connections, one load thread). */
 export interface LoadSettings {
   connections: number;
   /** Seconds. */

@@ -45,7 +45,7 @@ export interface ItemOrdering {
 type ItemQueryBuilder<O = any> = SelectQueryBuilder<Database, 'myapi_item', O>;
 
 /** Escapes `%`, `_` and `\` so user text matches literally inside `LIKE … ESCAPE '\'`. */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
@@ -94,59 +94,22 @@ export async function listItems(
   return listItemsQuery(db, filter, ordering).execute();
 }
 
-/**
- * The hot statements, compiled once per Kysely instance: building and compiling a query costs more
- * CPU than pg or better-sqlite3 spend running it. Each is compiled from placeholder values and
- * executed with the real ones in the same order (Kysely recipe "Splitting query building and
- * execution", `executeQuery` of a `CompiledQuery`).
- */
-interface HotStatements {
-  /** `select id, product, price, version … where id = $1` */
-  findById: CompiledQuery<VersionedItem>;
-  /** `insert … (product, price) values ($1, $2) returning id, product, price, version` */
-  insert: CompiledQuery<VersionedItem>;
-}
-
-const hotStatements = new WeakMap<Kysely<Database>, HotStatements>();
-
-function hot(db: Kysely<Database>): HotStatements {
-  let statements = hotStatements.get(db);
-  if (!statements) {
-    statements = {
-      findById: selectVersionedItems(db).where('id', '=', 0).compile(),
-      insert: db
-        .insertInto('myapi_item')
-        .values({ product: '', price: 0 })
-        .returning(['id', 'product', 'price', 'version'])
-        .compile(),
-    };
-    hotStatements.set(db, statements);
-  }
-  return statements;
-}
-
-function isEmpty(filter: ItemFilter): boolean {
-  return filter.product === undefined && !filter.search?.length;
-}
-
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
 export async function findItem(
   db: Kysely<Database>,
   id: number,
   filter: ItemFilter = {},
 ): Promise<VersionedItem | undefined> {
-  if (isEmpty(filter)) {
-    const { rows } = await db.executeQuery<VersionedItem>({ ...hot(db).findById, parameters: [id] });
-    return rows[0];
-  }
   return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
 }
 
 /** Inserts an item and returns it with its new id and version 1. */
 export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise<VersionedItem> {
-  const { rows } = await db.executeQuery<VersionedItem>({ ...hot(db).insert, parameters: [item.product, item.price] });
-  if (!rows[0]) throw new Error('insert returned no row');
-  return rows[0];
+  return db
+    .insertInto('myapi_item')
+    .values({ product: item.product, price: item.price })
+    .returning(['id', 'product', 'price', 'version'])
+    .executeTakeFirstOrThrow();
 }
 
 /** The answer stored with a key: the created item as the API shows it (no version). */
