@@ -29,7 +29,7 @@ interface ItemTable {
  * Row of `idempotency_key`: the first answer to a request sent with an `Idempotency-Key`
  * (draft-ietf-httpapi-idempotency-key-header-09), stored with the change it answered.
  */
-export interface IdempotencyKeyTable {
+interface IdempotencyKeyTable {
   /** The header's value: 1 to 255 printable ASCII characters. */
   key: string;
   /** Digest of what the request asked for; the same key with another fingerprint is refused (422). */

@@ -11,14 +11,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 
 /** An entity tag (RFC 9110 §8.8.3): `"xyz"` (strong) or `W/"xyz"` (weak). */
-export interface EntityTag {
+interface EntityTag {
   weak: boolean;
   /** The opaque-tag with its double quotes, e.g. `"3"`. */
   opaque: string;
 }
 
 /** A field value of `If-Match` or `If-None-Match`: `*`, or a list of entity tags. */
-export type EntityTagCondition = { any: true } | { any: false; tags: EntityTag[] };
+type EntityTagCondition = { any: true } | { any: false; tags: EntityTag[] };
 
 /** `[W/]"etagc*"` (RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text) with the list's OWS and commas. */
 const LIST_ELEMENT = /\s*(?:(W\/)?("[\x21\x23-\x7e\x80-\xff]*")\s*)?(?:,|$)/y;
@@ -30,7 +30,7 @@ const LIST_ELEMENT = /\s*(?:(W\/)?("[\x21\x23-\x7e\x80-\xff]*")\s*)?(?:,|$)/y;
  * @returns `undefined` when the header is absent or not that syntax (a malformed condition matches
  *   nothing: see {@link ifMatch} and {@link isNotModified}).
  */
-export function parseEntityTagCondition(value: string | undefined): EntityTagCondition | undefined {
+function parseEntityTagCondition(value: string | undefined): EntityTagCondition | undefined {
   if (value === undefined) return undefined;
   if (value.trim() === '*') return { any: true };
   const tags: EntityTag[] = [];

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../drf/idempotency-key.js';
 import { Type, type Static } from 'typebox';
 
 /** Most characters in `product`, counted in Unicode code points: Django `CharField(max_length=20)`. */
@@ -82,7 +83,7 @@ export const IdempotencyKeyHeader = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({
       minLength: 1,
-      maxLength: 255,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
       pattern: '^[\\x20-\\x7e]+$',
       description:
         'Makes a retried create safe: the first answer is stored with the key, and a retry with the same key and ' +
