@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parse as parseLossless } from 'lossless-json';
+import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import secureJson from 'secure-json-parse';
 
 /**
@@ -53,4 +53,14 @@ export function parseJsonText(text: string): unknown {
     data = JSON.parse(text);
   }
   return typeof data === 'object' && data !== null ? secureJson.scan(data, PROTOTYPE_KEYS) : data;
+}
+
+/**
+ * Re-indents JSON text without rounding any number (ids beyond 2^53 - 1 keep their digits).
+ *
+ * @param indent spaces per level, as `JSON.stringify`'s third argument.
+ * @throws {SyntaxError} when `text` is not JSON.
+ */
+export function indentJson(text: string, indent: number): string {
+  return stringifyLossless(parseLossless(text), undefined, indent) ?? text;
 }

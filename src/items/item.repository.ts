@@ -107,7 +107,11 @@ function isEmpty(filter: ItemFilter): boolean {
 }
 
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
-export async function findItem(db: Kysely<Database>, id: number, filter: ItemFilter = {}): Promise<Item | undefined> {
+export async function findItem(
+  db: Kysely<Database>,
+  id: Item['id'],
+  filter: ItemFilter = {},
+): Promise<Item | undefined> {
   if (isEmpty(filter)) {
     const { rows } = await db.executeQuery<Item>({ ...hot(db).findById, parameters: [id] });
     return rows[0];
@@ -129,7 +133,7 @@ export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise
  */
 export async function updateItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   changes: ItemPatch,
   filter: ItemFilter = {},
 ): Promise<Item | undefined> {
@@ -143,7 +147,7 @@ export async function updateItem(
 }
 
 /** Deletes the item `id` if it matches `filter`. @returns whether a row was deleted. */
-export async function deleteItem(db: Kysely<Database>, id: number, filter: ItemFilter = {}): Promise<boolean> {
+export async function deleteItem(db: Kysely<Database>, id: Item['id'], filter: ItemFilter = {}): Promise<boolean> {
   const result = await db
     .deleteFrom('myapi_item')
     .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id))

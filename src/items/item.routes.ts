@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Db } from '../db/database.js';
+import { exactInteger, type Db } from '../db/database.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
@@ -20,7 +20,16 @@ import { viewMetadata } from '../drf/metadata.js';
 import { BadRequest, Detail } from '../drf/schemas.js';
 import { ITEM_FIELDS } from './item.metadata.js';
 import * as repository from './item.repository.js';
-import { Item, ItemList, ItemParams, ItemPatch, ItemQuery, ItemWrite, ORDERING_FIELDS } from './item.schema.js';
+import {
+  Item,
+  ITEM_ID_MAXIMUM,
+  ItemList,
+  ItemParams,
+  ItemPatch,
+  ItemQuery,
+  ItemWrite,
+  ORDERING_FIELDS,
+} from './item.schema.js';
 import { validateItem } from './item.serializer.js';
 
 /**
@@ -77,15 +86,16 @@ export function readOrdering(request: FastifyRequest): repository.ItemOrdering[]
 
 /**
  * Parses a URL id as Django's `BigAutoField` lookup (Python `int()`: `007`, ` 7`, `+7` find item 7).
- * @returns the id, or `undefined` when no item can have it (not an integer, below 1, above 2^53 - 1).
+ * @returns the id ({@link exactInteger}: a bigint beyond 2^53 - 1), or `undefined` when no item can
+ *   have it (not an integer, below 1, above 2^63 - 1).
  */
-export function parseItemId(raw: string): number | undefined {
+export function parseItemId(raw: string): number | bigint | undefined {
   const value = parsePythonInt(raw);
-  if (value === undefined || value < 1n || value > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  return Number(value);
+  if (value === undefined || value < 1n || value > ITEM_ID_MAXIMUM) return undefined;
+  return exactInteger(value);
 }
 
-function idOf(request: FastifyRequest): number {
+function idOf(request: FastifyRequest): number | bigint {
   const id = parseItemId((request.params as { id: string }).id);
   if (id === undefined) throw notFound();
   return id;
@@ -103,7 +113,7 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
   /** DRF order for writes to one item: filter errors, then 404, then the body's 400 or 415. */
   async function validatedChanges(
     request: FastifyRequest,
-    id: number,
+    id: number | bigint,
     filter: repository.ItemFilter,
     partial: boolean,
   ) {

@@ -31,8 +31,17 @@ export const Price = Type.Integer({
   examples: [100],
 });
 
-/** Item id: a positive integer assigned by the database, never reused. */
-export const ItemId = Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] });
+/** Largest item id: PostgreSQL `bigint` and SQLite `INTEGER` maximum, 2^63 - 1. */
+export const ITEM_ID_MAXIMUM = 2n ** 63n - 1n;
+
+/**
+ * Item id: a positive integer assigned by the database, never reused. A JSON number in every
+ * answer; in the service a number, or an exact bigint beyond 2^53 - 1 (`db/database.ts`,
+ * `exactInteger`), which the response serializer writes as its digits.
+ */
+export const ItemId = Type.Unsafe<number | bigint>(
+  Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] }),
+);
 
 /** An item as the API returns it. */
 export const Item = Type.Object({ id: ItemId, product: Product, price: Price }, { additionalProperties: false });
