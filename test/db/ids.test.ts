@@ -75,7 +75,7 @@ describe('bigint ids', () => {
       const indented = await fetch(`${baseUrl}/api/items/?ordering=-id`, {
         headers: { accept: 'application/json; indent=1' },
       });
-      assert.match(await indented.text(), /^\[\n \{\n  "id": 9007199254740994,/);
+      assert.match(await indented.text(), /^\[\n \{\n {2}"id": 9007199254740994,/);
       assert.equal(
         (await getJson(`${baseUrl}/api/items/9007199254740993/`)).text,
         '{"id":9007199254740993,"product":"Huge","price":1}',
