@@ -6,6 +6,8 @@
  *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun (FIELD_NOTES F2, F7).
  * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `metrics.ts`).
  *
+ * Both answer GET and HEAD; any other method gets 405 `{"detail"}` with `Allow`, as every URL does.
+ *
  * @module
  */
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +15,7 @@ import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
+import { methodNotAllowedRoute } from '../drf/view.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
@@ -83,4 +86,6 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
       return renderMetrics();
     },
   });
+  methodNotAllowedRoute(app, '/readyz', { allow: 'GET, HEAD', viewName: 'Readiness' });
+  methodNotAllowedRoute(app, '/metrics', { allow: 'GET, HEAD', viewName: 'Metrics' });
 }
