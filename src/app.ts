@@ -17,10 +17,10 @@ import { apiRootRoutes } from './drf/api-root.routes.js';
 import { registerBodyParsers } from './drf/body-parsers.js';
 import { rewriteFormatSuffix, trailingSlashRoutes } from './drf/urls.js';
 import { registerDrfViewHooks } from './drf/view.js';
-import { clientErrorHandler, frameworkErrors } from './drf/client-errors.js';
+import { clientErrorHandler, frameworkErrors, rejectMissingHost } from './drf/client-errors.js';
 import { errorHandler, notFoundHandler } from './drf/errors.js';
 import { healthRoutes } from './ops/health.routes.js';
-import { registerRequestLogging } from './platform/request-logging.js';
+import { logRejectedRequest, registerRequestLogging } from './platform/request-logging.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { registerSecurity } from './platform/security.js';
 import { itemRoutes } from './items/item.routes.js';
@@ -56,6 +56,8 @@ export function httpServerOptions(config: Config): http.ServerOptions {
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.headersTimeoutMs / 4))),
+    // Checked by an onRequest hook instead, so the 400 is JSON, logged and counted (client-errors.ts).
+    requireHostHeader: false,
   };
 }
 
@@ -73,6 +75,7 @@ export async function buildApp({
   readiness = new Readiness(),
   metricsRenderer,
 }: AppDependencies): Promise<FastifyInstance> {
+  const metrics = createMetrics(db);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own request lines are replaced by ours (platform/request-logging.ts), labelled reqId.
@@ -95,7 +98,10 @@ export async function buildApp({
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     // Errors before routing (bad percent-encoding, oversized headers, timeouts) as JSON `{"detail"}` too.
     frameworkErrors,
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler((rejection) => {
+      logRejectedRequest(logger as FastifyBaseLogger, rejection, config.logBodyMax);
+      if (rejection.status !== undefined) metrics.observeRejected(rejection.status);
+    }),
   });
   // DRF answered 405 (not 404) to methods such as PROPFIND; Fastify only routes the ones it knows.
   for (const method of http.METHODS) {
@@ -103,11 +109,11 @@ export async function buildApp({
   }
 
   await registerSecurity(app, config);
-  const metrics = createMetrics(db);
   app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   registerRequestLogging(app, { bodyMax: config.logBodyMax });
+  app.addHook('onRequest', rejectMissingHost);
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     if (readiness.closing) reply.header('connection', 'close');

@@ -17,7 +17,14 @@ import { parseJsonText } from './json.js';
 
 /** A body that was received but cannot be used; reading it throws {@link UnreadableBody.error}. */
 export class UnreadableBody {
-  constructor(readonly error: ApiError) {}
+  /**
+   * @param error what reading it answers.
+   * @param raw the bytes received, for the debug log; absent for multipart (parsed as it streams).
+   */
+  constructor(
+    readonly error: ApiError,
+    readonly raw?: Buffer,
+  ) {}
 }
 
 /**
@@ -43,17 +50,19 @@ function parseJson(raw: Buffer): unknown {
   try {
     text = utf8.decode(raw);
   } catch {
-    return new UnreadableBody(parseError('body is not valid UTF-8'));
+    return new UnreadableBody(parseError('body is not valid UTF-8'), raw);
   }
-  if (text.charCodeAt(0) === 0xfeff) return new UnreadableBody(parseError('unexpected UTF-8 BOM'));
+  if (text.charCodeAt(0) === 0xfeff) return new UnreadableBody(parseError('unexpected UTF-8 BOM'), raw);
   try {
     // Numbers keep their source text; "__proto__" and "constructor.prototype" keys are dropped, as
     // unknown fields are (DRF ignores them).
     const data = parseJsonText(text);
     // DRF: a JSON `null` body is "No data provided" (Serializer's `null` message), unlike an empty body.
-    return data === null ? new UnreadableBody(new ApiError(400, { non_field_errors: ['No data provided'] })) : data;
+    return data === null
+      ? new UnreadableBody(new ApiError(400, { non_field_errors: ['No data provided'] }), raw)
+      : data;
   } catch (error) {
-    return new UnreadableBody(parseError((error as Error).message));
+    return new UnreadableBody(parseError((error as Error).message), raw);
   }
 }
 
@@ -144,6 +153,9 @@ export function registerBodyParsers(app: FastifyInstance): void {
   );
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
-    done(null, (body as Buffer).length === 0 ? {} : new UnreadableBody(unsupportedMediaType(mediaType)));
+    done(
+      null,
+      (body as Buffer).length === 0 ? {} : new UnreadableBody(unsupportedMediaType(mediaType), body as Buffer),
+    );
   });
 }

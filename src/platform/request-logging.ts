@@ -4,10 +4,14 @@
  *
  * Lines: `{"msg":"request","method","path"}` when the request arrives, and
  * `{"msg":"response","method","path","status","responseTime"}` (milliseconds) when it has been sent.
+ * A request Node's HTTP parser refused never reaches these hooks and gets one line of its own,
+ * `{"msg":"request rejected","status","code","reason"}` ({@link logRejectedRequest}).
  *
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { RejectedRequest } from '../drf/client-errors.js';
+import { UnreadableBody } from '../drf/body-parsers.js';
 
 /** Cuts `text` to `max` UTF-16 code units, marking the cut. */
 export function truncate(text: string, max: number): string {
@@ -16,6 +20,8 @@ export function truncate(text: string, max: number): string {
 
 function bodyText(body: unknown): string | undefined {
   if (body === undefined) return undefined;
+  // As received (invalid UTF-8 shown as U+FFFD), not the error it gave: the error is the response.
+  if (body instanceof UnreadableBody) return body.raw?.toString('utf8');
   if (typeof body === 'string') return body;
   if (Buffer.isBuffer(body)) return body.toString('utf8');
   try {
@@ -55,4 +61,16 @@ export function registerRequestLogging(app: FastifyInstance, { bodyMax }: { body
       'response',
     );
   });
+}
+
+/**
+ * Logs a request Node's HTTP parser refused (see `drf/client-errors.ts`) as one `info` line with
+ * the status answered; at `debug` also the bytes the parser was reading (as Latin-1, so every byte
+ * shows), cut at `bodyMax` characters like bodies: a 16 KiB header overflow stays one short line.
+ */
+export function logRejectedRequest(log: FastifyBaseLogger, rejection: RejectedRequest, bodyMax: number): void {
+  const { status, code, reason, rawPacket } = rejection;
+  const raw =
+    rawPacket && ['debug', 'trace'].includes(log.level) ? truncate(rawPacket.toString('latin1'), bodyMax) : undefined;
+  log.info({ status, code, reason, raw }, 'request rejected');
 }
