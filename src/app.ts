@@ -18,7 +18,7 @@ import { registerBodyParsers } from './drf/body-parsers.js';
 import { rewriteFormatSuffix, trailingSlashRoutes } from './drf/urls.js';
 import { registerDrfViewHooks } from './drf/view.js';
 import { clientErrorHandler, frameworkErrors, rejectMissingHost } from './drf/client-errors.js';
-import { errorHandler, notFoundHandler } from './drf/errors.js';
+import { ApiError, errorHandler, notFoundHandler } from './drf/errors.js';
 import { healthRoutes } from './ops/health.routes.js';
 import { logRejectedRequest, registerRequestLogging } from './platform/request-logging.js';
 import { opsRoutes } from './ops/ops.routes.js';
@@ -98,6 +98,8 @@ export async function buildApp({
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     // Errors before routing (bad percent-encoding, oversized headers, timeouts) as JSON `{"detail"}` too.
     frameworkErrors,
+    // Once closing, requests get the API's own 503 (readiness hook below), logged and counted.
+    return503OnClosing: false,
     clientErrorHandler: clientErrorHandler((rejection) => {
       logRejectedRequest(logger as FastifyBaseLogger, rejection, config.logBodyMax);
       if (rejection.status !== undefined) metrics.observeRejected(rejection.status);
@@ -114,6 +116,16 @@ export async function buildApp({
   app.setNotFoundHandler(notFoundHandler);
   registerRequestLogging(app, { bodyMax: config.logBodyMax });
   app.addHook('onRequest', rejectMissingHost);
+  // A request arriving once the server is closing gets 503, after its body is read: closing a socket
+  // with unread bytes makes the kernel answer a reset instead of the 503. One already arrived
+  // completes, however long its body takes.
+  const arrivedClosing = new WeakSet<object>();
+  app.addHook('onRequest', async (request) => {
+    if (readiness.closing) arrivedClosing.add(request);
+  });
+  app.addHook('preHandler', async (request) => {
+    if (arrivedClosing.has(request)) throw new ApiError(503, { detail: 'Shutting down.' });
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     if (readiness.closing) reply.header('connection', 'close');

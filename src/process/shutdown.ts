@@ -4,20 +4,47 @@
  * 1. `/readyz` turns 503 ("shutdown started" is logged);
  * 2. after SIGTERM only, the server keeps serving for `drainMs`, so the load balancer finishes
  *    deregistering the task before the listener closes (SIGINT, a Ctrl-C at a terminal, skips this);
- * 3. `app.close()`: the listener closes, idle keep-alive sockets are closed, requests arriving on
- *    busy sockets get Fastify's 503 with `Connection: close`, in-flight requests complete, and
- *    their responses carry `Connection: close` too (see {@link Readiness.closing});
- * 4. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
+ * 3. closing ("closing server" is logged): the listener closes, so new connections are refused;
+ *    in-flight requests complete and their responses carry `Connection: close`; a request arriving
+ *    on an open keep-alive socket gets 503 `{"detail": "Shutting down."}` with `Connection: close`
+ *    (see {@link Readiness.closing}), and the server closes that socket after the answer. After
+ *    SIGTERM, sockets get up to {@link CLOSE_GRACE_MS} for that before idle ones are closed: closing an idle
+ *    keep-alive socket races with a client reusing it, which then sees a reset (RFC 9112 §9.3.1),
+ *    and an answer with `Connection: close` is the only way to tell a client first;
+ * 4. `app.close()`: sockets still idle are closed, in-flight requests complete;
+ * 5. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
  *
  * If it all takes longer than `timeoutMs` from the signal, the process logs "shutdown timed out",
  * flushes and exits 1. A second signal during shutdown is ignored.
  *
  * @module
  */
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import type { Readiness } from '../ops/readiness.js';
+
+/**
+ * Longest wait, after SIGTERM's drain, for clients to send one more request on their open keep-alive
+ * sockets (answered 503 with `Connection: close`) or to close them, before idle ones are closed.
+ */
+export const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Stops accepting connections and resolves once every open one has ended or after `graceMs`.
+ * `net.Server.close`, not `http.Server.close`: the latter also closes idle keep-alive sockets at once
+ * (Node ≥ 19), the race {@link gracefulShutdown} avoids.
+ */
+function stopListening(server: net.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    net.Server.prototype.close.call(server, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 /** The signals that start a graceful shutdown. */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -70,6 +97,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
       if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
       logger.info('closing server');
       readiness.beginClosing();
+      await stopListening(app.server, drain > 0 ? CLOSE_GRACE_MS : 0);
       await app.close();
       await db.destroy();
       logger.info('server closed');
