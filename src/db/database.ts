@@ -25,7 +25,7 @@ import { registerUnicodeLower } from './unicode-lower.js';
  * Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY
  * AUTOINCREMENT`, read as {@link exactInteger} does: a bigint beyond 2^53 - 1.
  */
-export interface ItemTable {
+interface ItemTable {
   id: Generated<number | bigint>;
   /** `varchar(20)`: 1 to 20 code points, trimmed. */
   product: string;
@@ -55,7 +55,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * A 64-bit integer from either backend as the service carries it: a number while it is a safe
- * integer, else a bigint with the exact value, never a rounded number (FIELD_NOTES F4: ids stay
+ * integer, else a bigint with the exact value, never a rounded number (ids stay
  * exact JSON numbers; fast-json-stringify writes a bigint's digits). For the PostgreSQL `int8`
  * text pg hands over, and for the bigints better-sqlite3's `safeIntegers` mode reads.
  *
@@ -69,7 +69,7 @@ export function exactInteger(value: string | bigint): number | bigint {
 
 function openSqlite(filename: string): SQLite.Database {
   if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
-  // busy_timeout: wait for another process's lock instead of failing with SQLITE_BUSY (FIELD_NOTES F8).
+  // busy_timeout: wait for another process's lock instead of failing with SQLITE_BUSY.
   const database = new SQLite(filename, { timeout: 5000 });
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
@@ -116,7 +116,7 @@ function exactStatement(statement: SQLite.Statement): SqliteStatement {
  * retrieve (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection. Reads
  * return integers beyond 2^53 - 1 as exact bigints ({@link exactInteger}).
  */
-export function withStatementCache(database: SQLite.Database): SqliteDatabase {
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
@@ -176,7 +176,7 @@ export function createDb(config: DatabaseConfig): Db {
   pool.on('error', () => {});
   // A client checked out for a query has no pool listener (pg-pool removes its idle listener on
   // checkout), and pg emits 'error' on it when its connection drops mid-query: unhandled, that
-  // crashed the process (issue 7, database outage test). The query itself still rejects with the
+  // would crash the process. The query itself still rejects with the
   // error (→ 503), and pg-pool discards the dead client when it is released.
   pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -12,7 +12,7 @@
  *   repeated `Content-Length`, bytes above 0x7F in the request target, a broken request line) →
  *   400. The socket is closed after the answer, as Node itself does. Each one is handed to a
  *   callback, which logs and counts it, since no Fastify hook ever sees it.
- * - {@link rejectMissingHost}: an HTTP/1.1 request without `Host` (RFC 9112 §3.2) → 400. Node's own
+ * - {@link hostRequired}: an HTTP/1.1 request without `Host` (RFC 9112 §3.2) → 400. Node's own
  *   check answers an empty 400 that no hook sees, so it is turned off (`requireHostHeader: false`)
  *   and made here instead, as a request that is logged and counted like any other.
  *
@@ -21,6 +21,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { ApiError, errorHandler, notFound } from './errors.js';
 
 /** Fastify `frameworkErrors` option: router-level failures as DRF JSON. */
@@ -80,14 +81,17 @@ export function clientErrorHandler(onRejected: (rejection: RejectedRequest) => v
 }
 
 /**
- * Fastify `onRequest` hook: 400 `{"detail"}` for an HTTP/1.1 request without `Host`, which RFC
- * 9112 §3.2 says a server must refuse (HTTP/1.0 has no such rule). Pair with the Node server option
- * `requireHostHeader: false`.
- *
- * @throws {ApiError} 400.
+ * 400 `{"detail"}` for an HTTP/1.1 request without `Host`, which RFC 9112 §3.2 says a server must
+ * refuse (HTTP/1.0 has no such rule). Pair with the Node server option `requireHostHeader: false`.
+ * Registered after request logging, so the request and its answer are logged like any other.
  */
-export async function rejectMissingHost(request: FastifyRequest): Promise<void> {
-  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-    throw new ApiError(400, { detail: 'Missing Host header.' }, { connection: 'close' });
-  }
-}
+export const hostRequired = fp(
+  async (app) => {
+    app.addHook('onRequest', async (request) => {
+      if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+        throw new ApiError(400, { detail: 'Missing Host header.' }, { connection: 'close' });
+      }
+    });
+  },
+  { name: 'host-required', dependencies: ['drf-errors', 'request-logging'] },
+);

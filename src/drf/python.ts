@@ -8,7 +8,7 @@
  */
 
 /** Python's `str.isspace()` set (differs from JS `\s`: adds U+001C–U+001F and U+0085, drops U+FEFF). */
-export const PYTHON_WHITESPACE =
+const PYTHON_WHITESPACE =
   '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
 const INT_PATTERN = new RegExp(`^[${PYTHON_WHITESPACE}]*([+-]?)(\\p{Nd}+(?:_\\p{Nd}+)*)[${PYTHON_WHITESPACE}]*$`, 'u');
@@ -72,7 +72,7 @@ export function parsePythonInt(text: string): bigint | undefined {
  *
  * @example pythonFloatStr(1) === '1.0'; pythonFloatStr(1e16) === '1e+16'; pythonFloatStr(1e-7) === '1e-07'
  */
-export function pythonFloatStr(value: number): string {
+function pythonFloatStr(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';

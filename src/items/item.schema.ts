@@ -16,7 +16,7 @@ export const PRICE_MAXIMUM = 2_147_483_647;
 export const PRICE_MINIMUM = 0;
 
 /** Product name: 1 to 20 code points, not blank, stored trimmed. */
-export const Product = Type.String({
+const Product = Type.String({
   minLength: 1,
   maxLength: PRODUCT_MAX_LENGTH,
   description: 'Product name: 1 to 20 Unicode code points; surrounding whitespace is trimmed; no NUL.',
@@ -24,7 +24,7 @@ export const Product = Type.String({
 });
 
 /** Price: a whole number from 0 to 2^31 - 1 (currency-neutral, smallest unit). */
-export const Price = Type.Integer({
+const Price = Type.Integer({
   minimum: PRICE_MINIMUM,
   maximum: PRICE_MAXIMUM,
   description: 'Price as a whole number from 0 to 2147483647. Numeric strings such as "100" are accepted.',
@@ -39,7 +39,7 @@ export const ITEM_ID_MAXIMUM = 2n ** 63n - 1n;
  * answer; in the service a number, or an exact bigint beyond 2^53 - 1 (`db/database.ts`,
  * `exactInteger`), which the response serializer writes as its digits.
  */
-export const ItemId = Type.Unsafe<number | bigint>(
+const ItemId = Type.Unsafe<number | bigint>(
   Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] }),
 );
 

@@ -12,7 +12,7 @@ import { JsonNumber } from '../drf/json.js';
 import { parsePythonInt, pythonNumberStr, pythonStrip } from '../drf/python.js';
 
 /** DRF's error body: field → messages. */
-export type FieldErrors = Record<string, string[]>;
+type FieldErrors = Record<string, string[]>;
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
@@ -58,7 +58,7 @@ function numberText(value: JsonNumber | number): string {
  * Python's `str()` of them (`123` → `"123"`, `1.0` → `"1.0"`, `1e2` → `"100.0"`); booleans,
  * arrays, objects and files are refused.
  */
-export function validateProduct(value: unknown): Validation<string> {
+function validateProduct(value: unknown): Validation<string> {
   if (value === null) return { ok: false, errors: { product: [MESSAGES.null] } };
   if (typeof value === 'string' && pythonStrip(value) === '')
     return { ok: false, errors: { product: [MESSAGES.blank] } };
@@ -85,7 +85,7 @@ export function validateProduct(value: unknown): Validation<string> {
  * `1.5`, `1e16` (`str()` gives `1e+16`), `"1e2"`, `"0x10"`, `true` and `""` are not. A file counts
  * by its name, as `str()` of a Django upload is.
  */
-export function validatePrice(value: unknown): Validation<number> {
+function validatePrice(value: unknown): Validation<number> {
   if (value === null) return { ok: false, errors: { price: [MESSAGES.null] } };
   if (typeof value === 'string' && value.length > MAX_INTEGER_STRING_LENGTH) {
     return { ok: false, errors: { price: [MESSAGES.maxStringLength] } };

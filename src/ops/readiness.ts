@@ -1,9 +1,19 @@
 /**
  * Whether this process should still receive new traffic. Shutdown flips it first, so `/readyz`
- * answers 503 while requests are still served during the drain (FIELD_NOTES F2).
+ * answers 503 while requests are still served during the drain: the load balancer deregisters the
+ * task before its listener closes.
  *
  * @module
  */
+import fp from 'fastify-plugin';
+import { ApiError } from '../drf/errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This process's phase, read by `/readyz`. */
+    readiness: Readiness;
+  }
+}
 
 /**
  * The process's phase, shared by the shutdown sequence, `/readyz`, and the hook that adds
@@ -38,3 +48,25 @@ export class Readiness {
     this.#closing = true;
   }
 }
+
+/** Shares `readiness` as `app.readiness`, and sends `Connection: close` once the server is closing. */
+export const readinessPlugin = fp<{ readiness: Readiness }>(
+  async (app, { readiness }) => {
+    app.decorate('readiness', readiness);
+    // A request arriving once the server is closing gets 503, after its body is read: closing a
+    // socket with unread bytes makes the kernel answer a reset instead of the 503. One that arrived
+    // before completes, however long its body takes.
+    const arrivedClosing = new WeakSet<object>();
+    app.addHook('onRequest', async (request) => {
+      if (readiness.closing) arrivedClosing.add(request);
+    });
+    app.addHook('preHandler', async (request) => {
+      if (arrivedClosing.has(request)) throw new ApiError(503, { detail: 'Shutting down.' });
+    });
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (readiness.closing) reply.header('connection', 'close');
+      return payload;
+    });
+  },
+  { name: 'readiness', dependencies: ['drf-errors'] },
+);

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of one serving process (FIELD_NOTES F2, F3), on SIGTERM or SIGINT:
+ * Graceful shutdown of one serving process, on SIGTERM or SIGINT, losing no request and no log line:
  *
  * 1. `/readyz` turns 503 ("shutdown started" is logged);
  * 2. after SIGTERM only, the server keeps serving for `drainMs`, so the load balancer finishes
@@ -29,7 +29,7 @@ import type { Readiness } from '../ops/readiness.js';
  * Longest wait, after SIGTERM's drain, for clients to send one more request on their open keep-alive
  * sockets (answered 503 with `Connection: close`) or to close them, before idle ones are closed.
  */
-export const CLOSE_GRACE_MS = 2000;
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * Stops accepting connections and resolves once every open one has ended or after `graceMs`.
