@@ -8,9 +8,9 @@
  *    in-flight requests complete and their responses carry `Connection: close`; a request arriving
  *    on an open keep-alive socket gets 503 `{"detail": "Shutting down."}` with `Connection: close`
  *    (see {@link Readiness.closing}), and the server closes that socket after the answer. After
- *    SIGTERM, sockets get up to {@link CLOSE_GRACE_MS} for that before idle ones are closed: closing an idle
- *    keep-alive socket races with a client reusing it, which then sees a reset (RFC 9112 §9.3.1),
- *    and an answer with `Connection: close` is the only way to tell a client first;
+ *    SIGTERM, idle sockets are closed only once no request has come for {@link CLOSE_GRACE_MS}:
+ *    closing an idle keep-alive socket races with a client reusing it, which then sees a reset
+ *    (RFC 9112 §9.3.1), and an answer with `Connection: close` is the only way to tell a client first;
  * 4. `app.close()`: sockets still idle are closed, in-flight requests complete;
  * 5. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
  *
@@ -26,23 +26,31 @@ import type { Db } from '../db/database.js';
 import type { Readiness } from '../ops/readiness.js';
 
 /**
- * Longest wait, after SIGTERM's drain, for clients to send one more request on their open keep-alive
- * sockets (answered 503 with `Connection: close`) or to close them, before idle ones are closed.
+ * After SIGTERM's drain, open keep-alive sockets are closed once no request has arrived for this
+ * long: until then a client may still send one more request on its socket (answered 503 with
+ * `Connection: close`) instead of meeting a closed socket.
  */
 const CLOSE_GRACE_MS = 2000;
 
 /**
- * Stops accepting connections and resolves once every open one has ended or after `graceMs`.
- * `net.Server.close`, not `http.Server.close`: the latter also closes idle keep-alive sockets at once
- * (Node ≥ 19), the race {@link gracefulShutdown} avoids.
+ * Stops accepting connections and resolves once every open one has ended, or once no request has
+ * arrived for `quietMs`. `net.Server.close`, not `http.Server.close`: the latter also closes idle
+ * keep-alive sockets at once (Node ≥ 19), the race {@link gracefulShutdown} avoids. Bounded by the
+ * shutdown timeout: each open socket carries at most one more request, then closes.
  */
-function stopListening(server: net.Server, graceMs: number): Promise<void> {
+function stopListening(server: net.Server, quietMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, graceMs);
-    net.Server.prototype.close.call(server, () => {
-      clearTimeout(timer);
+    let lastRequest = Date.now();
+    const onRequest = () => (lastRequest = Date.now());
+    server.on('request', onRequest);
+    const done = () => {
+      clearInterval(poll);
+      server.off('request', onRequest);
       resolve();
-    });
+    };
+    const poll = setInterval(() => Date.now() - lastRequest >= quietMs && done(), Math.min(100, quietMs));
+    net.Server.prototype.close.call(server, done);
+    if (quietMs === 0) done();
   });
 }
 
