@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderBrowsablePage } from './browsable.js';
 import { methodNotAllowed } from './errors.js';
+import { indentJson } from './json.js';
 import { negotiate, type Renderer } from './negotiation.js';
 
 /** Route config read by the hooks. */
@@ -60,7 +61,7 @@ async function render(request: FastifyRequest, reply: FastifyReply, payload: unk
     reply.type('text/html; charset=utf-8');
     return renderBrowsablePage(viewName ?? 'API', `${request.method} ${request.url} → ${reply.statusCode}`, payload);
   }
-  if (renderer.indent !== undefined) return JSON.stringify(JSON.parse(payload), null, renderer.indent);
+  if (renderer.indent !== undefined) return indentJson(payload, renderer.indent);
   return payload;
 }
 

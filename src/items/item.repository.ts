@@ -97,7 +97,7 @@ export async function listItems(
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
 export async function findItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   filter: ItemFilter = {},
 ): Promise<VersionedItem | undefined> {
   return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
@@ -253,7 +253,7 @@ export async function createItemOnce(
  */
 export async function updateItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   changes: ItemPatch,
   filter: ItemFilter = {},
   condition?: VersionCondition,
@@ -279,7 +279,7 @@ export async function updateItem(
  */
 export async function deleteItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   filter: ItemFilter = {},
   condition?: VersionCondition,
 ): Promise<boolean> {

@@ -6,6 +6,7 @@
  * @module
  */
 import fp from 'fastify-plugin';
+import { ApiError } from '../drf/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,10 +53,20 @@ export class Readiness {
 export const readinessPlugin = fp<{ readiness: Readiness }>(
   async (app, { readiness }) => {
     app.decorate('readiness', readiness);
+    // A request arriving once the server is closing gets 503, after its body is read: closing a
+    // socket with unread bytes makes the kernel answer a reset instead of the 503. One that arrived
+    // before completes, however long its body takes.
+    const arrivedClosing = new WeakSet<object>();
+    app.addHook('onRequest', async (request) => {
+      if (readiness.closing) arrivedClosing.add(request);
+    });
+    app.addHook('preHandler', async (request) => {
+      if (arrivedClosing.has(request)) throw new ApiError(503, { detail: 'Shutting down.' });
+    });
     app.addHook('onSend', async (_request, reply, payload) => {
       if (readiness.closing) reply.header('connection', 'close');
       return payload;
     });
   },
-  { name: 'readiness' },
+  { name: 'readiness', dependencies: ['drf-errors'] },
 );
