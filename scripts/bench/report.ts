@@ -60,6 +60,7 @@ export function formatTable(rows: readonly Row[]): string {
     fmt(r.best.rps, 0),
     fmt(r.best.p50, 2),
     fmt(r.best.p99, 2),
+    fmt(r.best.cpuUsPerRequest, 0),
     String(errorsOf(r.best)),
     fmt(r.ratio, 2),
     fmt(r.vsFastify, 2),

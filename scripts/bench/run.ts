@@ -39,7 +39,7 @@ import { hasPgbench, runPgbench, startBareServer, type BareKind } from './ceilin
 import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
 import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';
 import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
-import { readRssMb, startBenchServer, type BenchServer } from './server.js';
+import { readCpuSeconds, readRssMb, startBenchServer, type BenchServer } from './server.js';
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION || 10);
@@ -58,11 +58,23 @@ const CLUSTER_BUILD = path.join(path.dirname(ENTRY), 'process/cluster.js');
 const settings: LoadSettings = { connections: CONNECTIONS, duration: DURATION };
 const wanted = (name: string) => !ONLY || ONLY.has(name);
 
-/** A warm-up of {@link WARMUP} s, then {@link RUNS} timed runs; the better by requests/s first. */
-async function measure(baseUrl: string, spec: LoadSpec): Promise<{ best: LoadResult; runs: LoadResult[] }> {
+/**
+ * A warm-up of {@link WARMUP} s, then {@link RUNS} timed runs; the better by requests/s first.
+ * `pids` are the server's processes, whose CPU time per request each run records.
+ */
+async function measure(
+  baseUrl: string,
+  spec: LoadSpec,
+  pids: () => number[],
+): Promise<{ best: LoadResult; runs: LoadResult[] }> {
   if (WARMUP > 0) await runLoad(TOOL, baseUrl, spec, { ...settings, duration: WARMUP });
+  const cpu = () => pids().reduce((sum, pid) => sum + readCpuSeconds(pid), 0);
   const runs: LoadResult[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runLoad(TOOL, baseUrl, spec, settings));
+  for (let i = 0; i < RUNS; i++) {
+    const before = cpu();
+    const result = await runLoad(TOOL, baseUrl, spec, settings);
+    runs.push({ ...result, cpuUsPerRequest: ((cpu() - before) * 1e6) / result.requests });
+  }
   const best = runs.reduce((a, b) => (b.rps > a.rps ? b : a));
   return { best, runs };
 }
@@ -70,7 +82,7 @@ async function measure(baseUrl: string, spec: LoadSpec): Promise<{ best: LoadRes
 function progress(row: Row): void {
   const b = row.best;
   console.log(
-    `  ${row.scenario.padEnd(32)} ${row.backend.padEnd(8)} ${b.rps.toFixed(0).padStart(7)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  errors ${errorsOf(b)}  RSS ${row.rssMb.map((m) => m.toFixed(0)).join('/')} MB`,
+    `  ${row.scenario.padEnd(32)} ${row.backend.padEnd(8)} ${b.rps.toFixed(0).padStart(7)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  CPU ${b.cpuUsPerRequest?.toFixed(0) ?? '-'} µs/req  errors ${errorsOf(b)}  RSS ${row.rssMb.map((m) => m.toFixed(0)).join('/')} MB`,
   );
 }
 
@@ -142,7 +154,7 @@ async function measureScenario(
   name = scenario.name,
 ): Promise<Row> {
   await check(server.baseUrl, scenario);
-  const { best, runs } = await measure(server.baseUrl, scenario.spec);
+  const { best, runs } = await measure(server.baseUrl, scenario.spec, server.pids);
   const row: Row = { scenario: name, backend, best, runs, rssMb: server.rssMb() };
   progress(row);
   return row;
@@ -244,7 +256,9 @@ async function measureCeiling(kind: BareKind, env: Record<string, string>): Prom
   try {
     const scenario = kind === 'fastify-pg' ? SCENARIOS.find((s) => s.name === 'retrieve')! : undefined;
     if (scenario) await check(ceiling.baseUrl, scenario);
-    const { best, runs } = await measure(ceiling.baseUrl, scenario?.spec ?? { method: 'GET', paths: ['/'] });
+    const { best, runs } = await measure(ceiling.baseUrl, scenario?.spec ?? { method: 'GET', paths: ['/'] }, () => [
+      ceiling.child.pid!,
+    ]);
     const row: Row = {
       scenario: CEILINGS[kind],
       backend: '-',
