@@ -38,6 +38,22 @@ export interface LoggerOptions {
   stdoutFd?: number;
 }
 
+let lastMs = Number.NaN;
+let lastTime = '';
+
+/**
+ * pino's `isoTime` (`,"time":"2026-01-01T00:00:00.000Z"`), formatted once per millisecond: under
+ * load many lines share one, and `Date#toISOString` per line was ~3% of the server's CPU.
+ */
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 /**
  * Creates the service logger. Lines carry ISO `time`, `level` as a label, `pid`, `hostname`, `msg`;
  * `authorization` and `cookie` headers are redacted wherever they appear under `req.headers`.
@@ -50,7 +66,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
   const logger = pino(
     {
       level,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
     },
