@@ -1,6 +1,6 @@
 /**
  * The benchmark's result: one row per (scenario, backend, variant), printed as one table, checked
- * against the targets (BENCHMARKS.md, "Targets"), and written as JSON.
+ * against its targets, and written as JSON.
  *
  * @module
  */
@@ -24,7 +24,7 @@ export interface Row {
   rssMb: number[];
 }
 
-/** A target of issue 8, evaluated. */
+/** A target, evaluated. */
 export interface Verdict {
   target: string;
   value: string;
