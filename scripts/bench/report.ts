@@ -48,6 +48,7 @@ export function formatTable(rows: readonly Row[]): string {
     'req/s',
     'p50 ms',
     'p99 ms',
+    'CPU µs',
     'errors',
     'ratio',
     'vs Fastify',
