@@ -268,6 +268,11 @@ export const VARIABLES = {
     origins,
     'comma-separated browser origins allowed by CORS (`https://app.example.com`), or `*`',
   ),
+  IDEMPOTENCY_KEY_TTL_MS: withDefault(
+    '86400000',
+    integer(1, 31_536_000_000),
+    'how long (ms, 24 h) an `Idempotency-Key` on create and its stored answer are kept; a retry after that creates again, and later keyed creates purge the expired keys',
+  ),
 } as const;
 
 /** Each variable's value, by name, before the rules that relate several of them. */
@@ -361,6 +366,7 @@ export function loadConfig(env: Env = process.env) {
     headersTimeoutMs,
     requestTimeoutMs,
     corsOrigins: s.CORS_ORIGINS,
+    idempotencyKeyTtlMs: s.IDEMPOTENCY_KEY_TTL_MS,
   });
 }
 

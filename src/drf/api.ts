@@ -6,21 +6,19 @@
  * @module
  */
 import fp from 'fastify-plugin';
-import type { Db } from '../db/database.js';
 import { apiRootRoutes } from './api-root.routes.js';
-import type { Resource } from './resource.js';
+import type { Resource, ResourceOptions } from './resource.js';
 import { registerDrfViewHooks } from './view.js';
 
-export interface DrfApiOptions {
+export interface DrfApiOptions extends ResourceOptions {
   resources: readonly Resource[];
-  db: Db;
 }
 
 /** Registers the API scope: view hooks, then each resource's routes, then `GET /api/`. */
 export const drfApi = fp<DrfApiOptions>(
-  async (api, { resources, db }) => {
+  async (api, { resources, ...options }) => {
     registerDrfViewHooks(api);
-    for (const resource of resources) await api.register(resource.routes, { db });
+    for (const resource of resources) await api.register(resource.routes, options);
     await api.register(apiRootRoutes, { basenames: resources.map((resource) => resource.basename) });
   },
   { name: 'drf-api', dependencies: ['drf-errors', 'drf-body-parsers', 'openapi'], encapsulate: true },

@@ -25,6 +25,18 @@ export interface ResourceDocs {
   requestExamples: Readonly<Record<string, Examples>>;
   /** Named `application/json` answer examples for one of its operations' responses, if any. */
   responseExamples(operationId: string, status: string, hasBody: boolean): Examples | undefined;
+  /** Response headers one of its operations' answers carries (e.g. `ETag`), if any. */
+  responseHeaders?(operationId: string, status: string): Record<string, OpenAPIV3_1.HeaderObject> | undefined;
+}
+
+/** What the API scope hands every resource's routes. */
+export interface ResourceOptions {
+  db: Db;
+  /**
+   * Milliseconds an `Idempotency-Key` and the answer stored with it are kept
+   * (`IDEMPOTENCY_KEY_TTL_MS`; drf/idempotency-key.ts).
+   */
+  idempotencyKeyTtlMs: number;
 }
 
 /** A resource as DRF's `DefaultRouter` mounts a viewset: `/api/{basename}/` and `/api/{basename}/{id}/`. */
@@ -32,7 +44,7 @@ export interface Resource {
   /** DRF's router basename: the URL segment and the API root's key, e.g. `items`. */
   basename: string;
   /** Registers its routes (at `/api/{basename}/…`) in the API scope, storing through `db`. */
-  routes: FastifyPluginAsync<{ db: Db }>;
+  routes: FastifyPluginAsync<ResourceOptions>;
   docs: ResourceDocs;
 }
 
