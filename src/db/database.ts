@@ -9,9 +9,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Generated, type SqliteDatabase } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type CompiledQuery,
+  type Generated,
+  type SqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { openPgCursor, SqliteReaders, type RowCursor } from './cursor.js';
 import { registerUnicodeLower } from './unicode-lower.js';
 
 /** Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`. */
@@ -32,6 +40,13 @@ export interface Database {
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly client: DatabaseConfig['client'];
+  /**
+   * Runs a `SELECT` behind a cursor and reads it `batchSize` rows at a time (see db/cursor.ts): on
+   * PostgreSQL it holds a pooled connection, on SQLite a reader connection of its own, until closed.
+   *
+   * @throws the pool's error when no connection can be had.
+   */
+  openCursor<R>(query: CompiledQuery<R>, batchSize: number): Promise<RowCursor<R>>;
   /** Pool gauges for `/metrics`; zeros on SQLite (one connection, always open). */
   poolStats(): { total: number; idle: number; waiting: number };
   /** Closes the pool or file. Safe to call twice. */
@@ -72,7 +87,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * better-sqlite3 seen through Kysely's `SqliteDatabase` interface, with each SQL text prepared
  * once: Kysely's driver calls `prepare()` for every query, which was ~10% of the server's CPU on
  * retrieve (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection and
- * the service never streams (`iterate`) results.
+ * nothing iterates a statement on it (cursors use connections of their own, db/cursor.ts).
  */
 export function withStatementCache(database: SQLite.Database): SqliteDatabase {
   const statements = new Map<string, SQLite.Statement>();
@@ -103,14 +118,17 @@ export function createDb(config: DatabaseConfig): Db {
   if (config.client === 'sqlite') {
     const database = openSqlite(config.filename);
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    const readers = new SqliteReaders(config.filename, openSqlite, database);
     let destroyed = false;
     return {
       kysely,
       client: 'sqlite',
+      openCursor: async (query, batchSize) => readers.openCursor(query, batchSize),
       poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
       async destroy() {
         if (destroyed) return;
         destroyed = true;
+        readers.close();
         await kysely.destroy();
       },
     };
@@ -140,6 +158,7 @@ export function createDb(config: DatabaseConfig): Db {
   return {
     kysely,
     client: 'postgres',
+    openCursor: (query, batchSize) => openPgCursor(pool, query, batchSize),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async destroy() {
       if (destroyed) return;

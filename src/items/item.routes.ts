@@ -9,9 +9,11 @@
  *
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
+import { sendArrayStream } from '../drf/array-stream.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
@@ -29,6 +31,13 @@ import { validateItem } from './item.serializer.js';
  * limit; 32 is far beyond a product name's 20 characters.
  */
 export const MAX_SEARCH_TERMS = 32;
+
+/**
+ * Rows the list reads from its database cursor at a time (about 40 kB of JSON). A list that fits
+ * in one batch is answered whole, as before streaming existed (with a `Content-Length`); a longer
+ * one is streamed. The figures behind the size are in BENCHMARKS.md ("Big lists").
+ */
+export const LIST_BATCH_ROWS = 1000;
 
 const LIST: DrfViewConfig = { allow: 'GET, POST, HEAD, OPTIONS', viewName: 'Item List' };
 const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS', viewName: 'Item Instance' };
@@ -93,8 +102,15 @@ function idOf(request: FastifyRequest): number {
 
 const passThrough = () => (value: unknown) => ({ value });
 
+/** What {@link itemRoutes} needs. */
+export interface ItemRoutesOptions {
+  db: Db;
+  /** Longest a streamed list may hold its database connection, in ms (`LIST_STREAM_TIMEOUT_MS`). */
+  listStreamTimeoutMs: number;
+}
+
 /** Registers the items routes on `app`, storing through `db`. */
-export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
+export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs }: ItemRoutesOptions): Promise<void> {
   const kysely = db.kysely;
   // Validation is DRF's (item.serializer.ts, reading the limits from these same schemas), run inside
   // the handlers so that a missing item answers 404 before its body is judged.
@@ -132,8 +148,43 @@ export async function itemRoutes(app: FastifyInstance, { db }: { db: Db }): Prom
       querystring: ItemQuery,
       response: { 200: ItemList, 400: BadRequest, 404: Detail },
     },
-    handler: async (request) => repository.listItems(kysely, readFilter(request), readOrdering(request)),
+    handler: async (request, reply) => list(request, reply),
   });
+
+  /**
+   * The list, read through a cursor. Its first batch is read before anything is answered, so a
+   * database that fails at once gets the usual error response (503); a list longer than one batch
+   * is then streamed (drf/array-stream.ts), and a failure after that cuts the response.
+   */
+  async function list(request: FastifyRequest, reply: FastifyReply) {
+    const query = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request)).compile();
+    const cursor = await db.openCursor(query, LIST_BATCH_ROWS);
+    let first: Item[];
+    try {
+      first = await cursor.read();
+    } catch (error) {
+      await cursor.close(error);
+      throw error;
+    }
+    if (first.length < LIST_BATCH_ROWS) {
+      await cursor.close();
+      return first;
+    }
+    if (request.method === 'HEAD') {
+      // Headers only: no need to read the rest (Fastify drains a stream answered to HEAD).
+      await cursor.close();
+      return reply.type('application/json; charset=utf-8').send(Readable.from([]));
+    }
+    // The route's own 200 serializer, so each batch is written exactly as the whole array would be.
+    const serialize = reply.getSerializationFunction('200') as unknown as (items: readonly Item[]) => string;
+    return sendArrayStream(request, reply, {
+      first,
+      source: cursor,
+      serialize,
+      title: LIST.viewName,
+      timeoutMs: listStreamTimeoutMs,
+    });
+  }
 
   app.post('/api/items/', {
     config: LIST,
