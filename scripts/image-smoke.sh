@@ -10,13 +10,13 @@
 # Needs root and a few minutes; not part of `npm test`. Everything lives under $SMOKE_DIR
 # (default /var/tmp/itemstore-image-smoke): the base image is reused on the next run.
 #
-# Environment: SMOKE_DIR, SMOKE_PORT (default: a free port), DEBIAN_MIRROR (default deb.debian.org),
-# SMOKE_KEEP=1 keeps the built image and the stopped container.
+# Environment: SMOKE_DIR, SMOKE_PORT (default: a free port), DEBIAN_MIRROR (default: the mirror
+# this machine's apt uses, from scripts/apt-mirror.sh), SMOKE_KEEP=1 keeps the built image and the
+# stopped container.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SMOKE_DIR=${SMOKE_DIR:-/var/tmp/itemstore-image-smoke}
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 IMAGE=localhost/itemstore:smoke
 
 log() { printf '== %s\n' "$*"; }
@@ -39,6 +39,7 @@ BASE=$(awk 'toupper($1) == "FROM" { print $2; exit }' Dockerfile)
   || fail "first FROM is '${BASE}', expected node:<x.y.z>-<bookworm|trixie>-slim"
 NODE_VERSION=${BASH_REMATCH[1]}
 SUITE=${BASH_REMATCH[2]}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-$(scripts/apt-mirror.sh "${SUITE}")} || fail "no Debian mirror in apt's sources; set DEBIAN_MIRROR"
 if awk 'toupper($1) == "FROM" { print $2 }' Dockerfile | grep -vqx "${BASE}"; then
   fail "all stages must use ${BASE}"
 fi

@@ -83,3 +83,57 @@ resource "aws_lb_listener" "http_forward" {
     target_group_arn = aws_lb_target_group.app.arn
   }
 }
+
+# /metrics has no authentication: the public listeners answer it with a fixed 404 before any
+# forwarding, so only scrapers inside the VPC reach it, on the task's own address and port (see
+# var.metrics_scraper_security_group_ids). The service decodes percent-escapes in the path
+# (GET /%6detrics is /metrics to it), so a second rule turns away every path holding a "%": no
+# route of the API has one (query strings are not part of a path pattern).
+locals {
+  public_forward_listener_arn = local.https_enabled ? aws_lb_listener.https[0].arn : aws_lb_listener.http_forward[0].arn
+
+  # The body the service itself gives an unknown URL (DRF's 404).
+  not_found_body = jsonencode({ detail = "Not found." })
+}
+
+resource "aws_lb_listener_rule" "metrics_not_found" {
+  listener_arn = local.public_forward_listener_arn
+  priority     = 10
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "404"
+      message_body = local.not_found_body
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "percent_encoded_not_found" {
+  listener_arn = local.public_forward_listener_arn
+  priority     = 11
+
+  condition {
+    path_pattern {
+      values = ["*%*"]
+    }
+  }
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "404"
+      message_body = local.not_found_body
+    }
+  }
+}

@@ -10,6 +10,12 @@ locals {
   # NODE_EXTRA_CA_CERTS at start-up; a missing file only logs a warning).
   rds_ca_bundle_path = "/app/certs/rds-global-bundle.pem"
 
+  # Connection URLs without a password: node-postgres, like libpq, takes a password missing from
+  # the URL from PGPASSWORD, which `secrets` fills from the RDS-managed secret. The web tasks go
+  # through the RDS Proxy when there is one; migrations always go straight to the instance.
+  migration_database_url = "postgres://${var.db_username}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}"
+  database_url           = var.db_proxy_enabled ? "postgres://${var.db_username}@${aws_db_proxy.main[0].endpoint}:${local.postgres_port}/${var.db_name}" : local.migration_database_url
+
   # Probe run inside the container: node, because slim images have no curl or wget.
   container_health_command = [
     "CMD",
@@ -44,10 +50,10 @@ locals {
         { name = "TRUST_PROXY", value = "true" },
         { name = "WEB_CONCURRENCY", value = tostring(var.web_concurrency) },
         { name = "CORS_ORIGINS", value = var.cors_origins },
-        { name = "DB_HOST", value = aws_db_instance.main.address },
-        { name = "DB_PORT", value = tostring(aws_db_instance.main.port) },
-        { name = "DB_NAME", value = var.db_name },
-        { name = "DB_USER", value = var.db_username },
+        { name = "DATABASE_URL", value = local.database_url },
+        { name = "MIGRATION_DATABASE_URL", value = local.migration_database_url },
+        # The deploy workflow runs the migrations as a one-off task before every rollout.
+        { name = "MIGRATE_ON_START", value = "false" },
         { name = "DB_POOL_MAX", value = tostring(var.db_pool_max) },
         { name = "PGSSLMODE", value = var.db_tls_mode },
         { name = "NODE_EXTRA_CA_CERTS", value = local.rds_ca_bundle_path },
@@ -55,7 +61,7 @@ locals {
 
       secrets = [
         {
-          name      = "DB_PASSWORD"
+          name      = "PGPASSWORD"
           valueFrom = "${aws_db_instance.main.master_user_secret[0].secret_arn}:password::"
         },
       ]

@@ -71,6 +71,11 @@ output "db_endpoint" {
   value       = aws_db_instance.main.endpoint
 }
 
+output "db_proxy_endpoint" {
+  description = "RDS Proxy endpoint host the web tasks connect to (null when db_proxy_enabled = false)."
+  value       = var.db_proxy_enabled ? aws_db_proxy.main[0].endpoint : null
+}
+
 output "db_master_user_secret_arn" {
   description = "Secrets Manager secret holding the RDS-managed master password."
   value       = local.db_secret_arn

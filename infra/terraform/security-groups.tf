@@ -19,7 +19,7 @@ resource "aws_security_group" "alb" {
 
 resource "aws_security_group" "task" {
   name        = "${local.name}-task"
-  description = "Fargate tasks: the container port from the ALB only"
+  description = "Fargate tasks: the container port from the ALB (and from optional metrics scrapers in the VPC)"
   vpc_id      = aws_vpc.main.id
 
   tags = {
@@ -85,6 +85,19 @@ resource "aws_vpc_security_group_ingress_rule" "task_from_alb" {
   from_port                    = local.container_port
   to_port                      = local.container_port
   referenced_security_group_id = aws_security_group.alb.id
+}
+
+# /metrics on each task's private address, for Prometheus scrapers inside the VPC only (the public
+# listeners answer /metrics with 404, alb.tf).
+resource "aws_vpc_security_group_ingress_rule" "task_from_metrics_scrapers" {
+  for_each = toset(var.metrics_scraper_security_group_ids)
+
+  security_group_id            = aws_security_group.task.id
+  description                  = "Container port (GET /metrics) from a Prometheus scraper in the VPC"
+  ip_protocol                  = "tcp"
+  from_port                    = local.container_port
+  to_port                      = local.container_port
+  referenced_security_group_id = each.value
 }
 
 resource "aws_vpc_security_group_egress_rule" "task_to_endpoints" {

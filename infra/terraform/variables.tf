@@ -138,9 +138,9 @@ variable "web_concurrency" {
 }
 
 variable "db_pool_max" {
-  description = "Most PostgreSQL connections one worker opens (DB_POOL_MAX). Keep autoscaling_max_capacity x web_concurrency x db_pool_max under the instance's max_connections (about 80 usable on db.t4g.micro)."
+  description = "Most PostgreSQL connections one worker opens (DB_POOL_MAX). Without the proxy, 2 x autoscaling_max_capacity (a rollout runs old and new tasks side by side) x web_concurrency x db_pool_max, plus the migration task, must stay under the instance's max_connections: see the budget in infra/README.md."
   type        = number
-  default     = 10
+  default     = 5
 
   validation {
     condition     = var.db_pool_max >= 1 && var.db_pool_max <= 100
@@ -382,5 +382,33 @@ variable "alarm_5xx_per_minute" {
   validation {
     condition     = var.alarm_5xx_per_minute >= 1
     error_message = "alarm_5xx_per_minute must be at least 1."
+  }
+}
+
+variable "metrics_scraper_security_group_ids" {
+  description = "Security groups, in this VPC, of Prometheus scrapers allowed to reach each task's container port directly to read GET /metrics (the public ALB answers /metrics with 404). Empty: nothing but the ALB reaches the tasks."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.metrics_scraper_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))])
+    error_message = "metrics_scraper_security_group_ids must hold security group ids like sg-0123456789abcdef0."
+  }
+}
+
+variable "db_proxy_enabled" {
+  description = "Put an RDS Proxy between the web tasks and PostgreSQL: DATABASE_URL then names the proxy, while MIGRATION_DATABASE_URL (the migration task) keeps the instance. Adds about $22 a month on a 2-vCPU class (infra/README.md)."
+  type        = bool
+  default     = false
+}
+
+variable "db_proxy_max_connections_percent" {
+  description = "With the proxy: percentage of the instance's max_connections the proxy may open (RDS Proxy MaxConnectionsPercent); the rest stays for the direct migration task and operators."
+  type        = number
+  default     = 70
+
+  validation {
+    condition     = var.db_proxy_max_connections_percent >= 10 && var.db_proxy_max_connections_percent <= 90 && floor(var.db_proxy_max_connections_percent) == var.db_proxy_max_connections_percent
+    error_message = "db_proxy_max_connections_percent must be an integer from 10 to 90."
   }
 }

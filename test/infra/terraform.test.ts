@@ -271,11 +271,14 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual(blocks(entry[1], 'egress'), []);
   });
 
-  it('6 four distinct security groups; the ECS service uses only the task group', async () => {
-    const names = resourcesOfType(tf, 'aws_security_group')
-      .map(([name]) => name)
-      .sort();
-    assert.deepEqual(names, ['alb', 'endpoints', 'rds', 'task']);
+  it('6 four distinct security groups (a fifth for the optional RDS Proxy); the ECS service uses only the task group', async () => {
+    const groups = resourcesOfType(tf, 'aws_security_group');
+    assert.deepEqual(groups.map(([name]) => name).sort(), ['alb', 'endpoints', 'proxy', 'rds', 'task']);
+    for (const [name, group] of groups) {
+      if (name === 'proxy')
+        assert.equal(group.count, '${local.proxy_count}', 'the proxy group exists with the proxy only');
+      else assert.equal(group.count, undefined, name);
+    }
     const network = block(resource(tf, 'aws_ecs_service', 'app'), 'network_configuration');
     assert.deepEqual(resourceAddresses(await references(tf, network.security_groups)), ['aws_security_group.task']);
   });
@@ -283,16 +286,30 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   it('7 ingress chained by group reference: ALB → task (container port) → RDS (5432); task → endpoints (443); 0.0.0.0/0 only on the ALB at 80/443', async () => {
     const rules = (await securityGroupRules(tf)).filter((r) => r.direction === 'ingress');
     const port = resolve(tf, resource(tf, 'aws_lb_target_group', 'app').port);
-    const expected: Record<string, { from: string; port: unknown }> = {
-      'aws_security_group.task': { from: 'aws_security_group.alb', port },
-      'aws_security_group.rds': { from: 'aws_security_group.task', port: 5432 },
-      'aws_security_group.endpoints': { from: 'aws_security_group.task', port: 443 },
+    const expected: Record<string, { from: string[]; port: unknown }> = {
+      'aws_security_group.task': { from: ['aws_security_group.alb'], port },
+      // The instance: from the tasks (the service without the proxy, and the migration task
+      // always) and from the proxy.
+      'aws_security_group.rds': { from: ['aws_security_group.proxy', 'aws_security_group.task'], port: 5432 },
+      'aws_security_group.proxy': { from: ['aws_security_group.task'], port: 5432 },
+      'aws_security_group.endpoints': { from: ['aws_security_group.task'], port: 443 },
     };
+    // Optional Prometheus scrapers reach the task's container port from their own groups, given
+    // by a variable that is empty by default.
+    const scrapers = resource(tf, 'aws_vpc_security_group_ingress_rule', 'task_from_metrics_scrapers');
+    assert.equal(scrapers.for_each, '${toset(var.metrics_scraper_security_group_ids)}');
+    assert.deepEqual(resolve(tf, '${var.metrics_scraper_security_group_ids}'), []);
+    assert.equal(scrapers.referenced_security_group_id, '${each.value}');
+    assert.deepEqual([resolve(tf, scrapers.from_port), resolve(tf, scrapers.to_port)], [port, port]);
     for (const [group, want] of Object.entries(expected)) {
-      const own = rules.filter((r) => r.group === group);
+      const own = rules.filter(
+        (r) => r.group === group && r.address !== 'aws_vpc_security_group_ingress_rule.task_from_metrics_scrapers',
+      );
       assert.ok(own.length > 0, `${group} has an ingress rule`);
+      assert.deepEqual([...new Set(own.flatMap((r) => r.peers))].sort(), want.from, `${group} sources`);
       for (const rule of own) {
-        assert.deepEqual(rule.peers, [want.from], `${rule.address} source`);
+        assert.equal(rule.peers.length, 1, `${rule.address} has one source group`);
+        assert.ok(want.from.includes(rule.peers[0] as string), `${rule.address} source`);
         assert.deepEqual(rule.cidrs, [], `${rule.address} has no CIDR source`);
         assert.deepEqual(
           [rule.fromPort, rule.toPort, rule.protocol],
@@ -320,7 +337,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
         (rule.fromPort === 5432 &&
           rule.toPort === 5432 &&
           rule.peers.length === 1 &&
-          rule.peers[0] === 'aws_security_group.rds');
+          ['aws_security_group.rds', 'aws_security_group.proxy'].includes(rule.peers[0] as string));
       assert.ok(ok, `${rule.address}: ${JSON.stringify(rule)}`);
     }
     for (const rule of rules) {
@@ -405,6 +422,66 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual([forward.port, forward.protocol, block(forward, 'default_action').type], [80, 'HTTP', 'forward']);
   });
 
+  it('11a the public listeners answer /metrics (and any percent-encoded path) with a fixed 404 before forwarding', async () => {
+    // The service decodes percent-escapes (GET /%6detrics is /metrics to it): both rules are needed.
+    const wanted: Record<string, string[]> = {
+      metrics_not_found: ['/metrics', '/metrics/*'],
+      percent_encoded_not_found: ['*%*'],
+    };
+    const rules = resourcesOfType(tf, 'aws_lb_listener_rule');
+    assert.deepEqual(rules.map(([name]) => name).sort(), Object.keys(wanted).sort());
+    const forwarding = resourcesOfType(tf, 'aws_lb_listener')
+      .filter(([, l]) => block(l, 'default_action').type === 'forward')
+      .map(([name]) => `aws_lb_listener.${name}`)
+      .sort();
+    assert.deepEqual(forwarding, ['aws_lb_listener.http_forward', 'aws_lb_listener.https']);
+    for (const [name, rule] of rules) {
+      // Attached to whichever listener forwards: HTTPS with a certificate, HTTP otherwise.
+      assert.equal(
+        tf.locals[String(rule.listener_arn).replace(/^\$\{local\.(.*)\}$/, '$1')],
+        '${local.https_enabled ? aws_lb_listener.https[0].arn : aws_lb_listener.http_forward[0].arn}',
+        `${name} listener`,
+      );
+      assert.deepEqual(
+        resourceAddresses(await references(tf, rule.listener_arn)),
+        forwarding,
+        `${name} covers both forwarding listeners`,
+      );
+      const priority = resolve(tf, rule.priority) as number;
+      assert.ok(Number.isInteger(priority) && priority >= 1 && priority <= 50000, `${name} priority`);
+      assert.deepEqual(block(block(rule, 'condition'), 'path_pattern').values, wanted[name]);
+      const action = block(rule, 'action');
+      assert.equal(action.type, 'fixed-response');
+      const response = resolveDeep(tf, block(action, 'fixed_response')) as Block;
+      assert.equal(response.status_code, '404');
+      assert.equal(response.content_type, 'application/json');
+      assert.equal(response.message_body, '${jsonencode({ detail = "Not found." })}');
+    }
+    const priorities = rules.map(([, r]) => resolve(tf, r.priority));
+    assert.equal(new Set(priorities).size, priorities.length, 'distinct priorities');
+  });
+
+  it('11b the ALB path patterns reject exactly what they must (evaluated as the ALB matches them)', () => {
+    // ALB path patterns: case-sensitive, "*" any run of characters, "?" one character, path only.
+    const patterns = resourcesOfType(tf, 'aws_lb_listener_rule').flatMap(
+      ([, r]) => block(block(r, 'condition'), 'path_pattern').values as string[],
+    );
+    const blocked = patterns.map(
+      (p) =>
+        new RegExp(
+          `^${p
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+        ),
+    );
+    const isBlocked = (path: string) => blocked.some((r) => r.test(path));
+    for (const path of ['/metrics', '/metrics/', '/metrics/x', '/%6detrics', '/%6Detrics', '/m%65trics'])
+      assert.ok(isBlocked(path), path);
+    for (const path of ['/api/items/', '/api/items/1/', '/healthz', '/readyz', '/', '/favicon.ico', '/metricsx'])
+      assert.ok(!isBlocked(path), path);
+  });
+
   it('12 ECS service: Fargate LATEST in private subnets without public IP, circuit breaker with rollback, grace period, deploys ignored by Terraform', async () => {
     const service = resource(tf, 'aws_ecs_service', 'app');
     assert.equal(service.launch_type, 'FARGATE');
@@ -440,8 +517,12 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
   it('14 container: DB password from the RDS secret, no secret-like env, node health check on /healthz, awslogs, read-only root, non-root, essential', async () => {
     assert.equal(containers.length, 1);
     const secrets = app.secrets as Block[];
-    const password = secrets.find((s) => s.name === 'DB_PASSWORD');
-    assert.ok(password, 'DB_PASSWORD comes from secrets');
+    // PGPASSWORD: node-postgres (like libpq) reads it when the connection URL has no password.
+    assert.deepEqual(
+      secrets.map((s) => s.name),
+      ['PGPASSWORD'],
+    );
+    const password = secrets[0] as Block;
     assert.match(
       String(password.valueFrom),
       /^\$\{aws_db_instance\.main\.master_user_secret\[0\]\.secret_arn\}:password::$/,
@@ -486,9 +567,34 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(allowed, 'db_tls_mode is validated against a list');
     for (const insecure of ['disable', 'allow', 'prefer'])
       assert.ok(!(allowed[1] as string).includes(`"${insecure}"`), insecure);
-    assert.ok(refersTo(await references(tf, environment.DB_HOST), 'aws_db_instance.main.address'));
-    for (const name of ['DB_PORT', 'DB_NAME', 'DB_USER', 'WEB_CONCURRENCY', 'CORS_ORIGINS'])
-      assert.ok(name in environment, name);
+    for (const name of ['DB_POOL_MAX', 'WEB_CONCURRENCY', 'CORS_ORIGINS']) assert.ok(name in environment, name);
+    for (const name of ['DB_HOST', 'DB_PASSWORD']) assert.ok(!(name in environment), `${name}: DATABASE_URL rules`);
+  });
+
+  it('14c database URLs: the web tasks through the proxy when enabled, migrations always on the instance; no password in them', async () => {
+    const environment = Object.fromEntries((app.environment as Block[]).map((e) => [e.name, e.value]));
+    assert.equal(environment.DATABASE_URL, tf.locals.database_url);
+    assert.equal(environment.MIGRATION_DATABASE_URL, tf.locals.migration_database_url);
+    const direct = String(tf.locals.migration_database_url);
+    assert.equal(
+      direct,
+      'postgres://${var.db_username}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}',
+    );
+    assert.equal(
+      tf.locals.database_url,
+      '${var.db_proxy_enabled ? "postgres://${var.db_username}@${aws_db_proxy.main[0].endpoint}:${local.postgres_port}/${var.db_name}" : local.migration_database_url}',
+    );
+    assert.equal(resolve(tf, '${var.db_proxy_enabled}'), false, 'the proxy is off by default');
+    // user@host: no ":password@" in either URL (the password arrives as PGPASSWORD).
+    for (const url of [direct, String(tf.locals.database_url)]) assert.doesNotMatch(url, /\/\/[^/@]*:[^/@]*@/);
+    for (const name of ['db_username', 'db_name']) {
+      const pattern = /regex\("((?:[^"\\]|\\.)*)"/.exec(
+        String(block(tf.variables.get(name) as Block, 'validation').condition),
+      );
+      const regex = new RegExp(JSON.parse(`"${pattern?.[1] ?? ''}"`) as string);
+      assert.ok(!regex.test('a@b') && !regex.test('a/b') && !regex.test('a:b'), `${name} needs no URL escaping`);
+    }
+    assert.equal(environment.MIGRATE_ON_START, 'false', 'the deploy workflow migrates before every rollout');
   });
 
   it('15 the cluster has Container Insights enabled', () => {
@@ -545,6 +651,100 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(db.copy_tags_to_snapshot, true);
     assert.ok((db.enabled_cloudwatch_logs_exports as string[]).includes('postgresql'));
     assert.equal(db.performance_insights_enabled, true);
+  });
+
+  it('17a optional RDS Proxy: off by default, TLS required, the RDS-managed secret through its own role, in the private subnets', async () => {
+    assert.equal(tf.locals.proxy_count, '${var.db_proxy_enabled ? 1 : 0}');
+    assert.equal(resolve(tf, '${var.db_proxy_enabled}'), false);
+    const proxyResources = [
+      'aws_db_proxy.main',
+      'aws_db_proxy_default_target_group.main',
+      'aws_db_proxy_target.main',
+      'aws_iam_role.db_proxy',
+      'aws_iam_role_policy.db_proxy',
+      'aws_security_group.proxy',
+      'aws_vpc_security_group_ingress_rule.proxy_from_task',
+      'aws_vpc_security_group_egress_rule.proxy_to_rds',
+      'aws_vpc_security_group_ingress_rule.rds_from_proxy',
+      'aws_vpc_security_group_egress_rule.task_to_proxy',
+    ];
+    for (const address of proxyResources) {
+      assert.equal(tf.resources.get(address)?.count, '${local.proxy_count}', `${address} exists with the proxy only`);
+    }
+    const proxy = resource(tf, 'aws_db_proxy', 'main');
+    assert.equal(proxy.engine_family, 'POSTGRESQL');
+    assert.equal(proxy.require_tls, true, 'require_tls must be the literal true');
+    assert.deepEqual(resourceAddresses(await references(tf, proxy.vpc_subnet_ids)), ['aws_subnet.private']);
+    assert.deepEqual(resourceAddresses(await references(tf, proxy.vpc_security_group_ids)), [
+      'aws_security_group.proxy',
+    ]);
+    assert.deepEqual(resourceAddresses(await references(tf, proxy.role_arn)), ['aws_iam_role.db_proxy']);
+    const auth = block(proxy, 'auth');
+    assert.deepEqual(
+      [auth.auth_scheme, auth.iam_auth, auth.client_password_auth_type],
+      ['SECRETS', 'DISABLED', 'POSTGRES_SCRAM_SHA_256'],
+    );
+    assert.ok(
+      (await references(tf, auth.secret_arn)).includes('aws_db_instance.main.master_user_secret.0.secret_arn'),
+      'the proxy logs in with the RDS-managed master secret',
+    );
+
+    const role = resource(tf, 'aws_iam_role', 'db_proxy');
+    const trust = statements(tf, await policyDocument(tf, role.assume_role_policy));
+    assert.deepEqual(
+      trust.map((t) => [actionsOf(t), principalIdentifiers(t, 'Service')]),
+      [[['sts:AssumeRole'], ['rds.amazonaws.com']]],
+    );
+    const policy = resource(tf, 'aws_iam_role_policy', 'db_proxy');
+    assert.ok(refersTo(await references(tf, policy.role), 'aws_iam_role.db_proxy'));
+    const doc = await policyDocument(tf, policy.policy);
+    const granted = blocks(doc, 'statement');
+    assert.equal(granted.length, 1);
+    assert.deepEqual(actionsOf(granted[0] as Block), ['secretsmanager:GetSecretValue']);
+    assert.ok(
+      (await references(tf, (granted[0] as Block).resources)).includes(
+        'aws_db_instance.main.master_user_secret.0.secret_arn',
+      ),
+      'GetSecretValue on the DB secret only',
+    );
+
+    const target = resource(tf, 'aws_db_proxy_target', 'main');
+    assert.ok(refersTo(await references(tf, target.db_instance_identifier), 'aws_db_instance.main'));
+    assert.ok(refersTo(await references(tf, target.target_group_name), 'aws_db_proxy_default_target_group.main'));
+    const pool = block(resource(tf, 'aws_db_proxy_default_target_group', 'main'), 'connection_pool_config');
+    const percent = resolve(tf, pool.max_connections_percent) as number;
+    assert.ok(percent > 0 && percent < 100, `max_connections_percent ${percent} leaves room for direct connections`);
+    const borrow = resolve(tf, pool.connection_borrow_timeout) as number;
+    assert.ok(borrow > 0 && borrow <= 30, `connection_borrow_timeout ${borrow} s (default 120)`);
+    assert.equal(pool.init_query, undefined, 'no session state set behind the service');
+    assert.equal(pool.session_pinning_filters, undefined, 'no pinning filters (MySQL only)');
+  });
+
+  it('17b connection budget at the defaults fits db.t4g.micro, during a rollout at full scale, with and without the proxy', () => {
+    // RDS for PostgreSQL's default max_connections is LEAST({DBInstanceClassMemory/9531392}, 5000)
+    // (AWS Prescriptive Guidance, "Tuning PostgreSQL parameters": max_connections). db.t4g.micro
+    // has 1 GiB; DBInstanceClassMemory is less than that (the OS and RDS's own processes keep some),
+    // so the formula's 112 is an upper bound: plan within 75 % of it.
+    assert.equal(resolve(tf, '${var.db_instance_class}'), 'db.t4g.micro', 'update the budget below with the class');
+    const maxConnections = Math.min(Math.floor(2 ** 30 / 9531392), 5000);
+    assert.equal(maxConnections, 112);
+    const planned = Math.floor(maxConnections * 0.75);
+    const superuserReserved = 3; // PostgreSQL's superuser_reserved_connections default
+    const service = resource(tf, 'aws_ecs_service', 'app');
+    const tasks =
+      ((resolve(tf, '${var.autoscaling_max_capacity}') as number) *
+        (resolve(tf, service.deployment_maximum_percent) as number)) /
+      100;
+    const workers = resolve(tf, '${var.web_concurrency}') as number;
+    const pool = resolve(tf, '${var.db_pool_max}') as number;
+    assert.equal(tasks, 12, 'a rollout at full scale runs old and new tasks side by side');
+    // Without the proxy: every worker's pool, plus the migration task (one process).
+    const direct = tasks * workers * pool + pool;
+    assert.ok(direct + superuserReserved <= planned, `direct: ${direct} + ${superuserReserved} > ${planned}`);
+    // With the proxy: its share of max_connections, plus the migration task, which stays direct.
+    const percent = resolve(tf, '${var.db_proxy_max_connections_percent}') as number;
+    const proxied = Math.floor((maxConnections * percent) / 100) + pool;
+    assert.ok(proxied + superuserReserved <= maxConnections, `proxied: ${proxied}`);
   });
 
   it('18 the DB parameter group forces TLS (rds.force_ssl = 1) and the instance uses it', async () => {

@@ -31,6 +31,9 @@ interface Step {
 }
 interface Job {
   uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: Record<string, string>;
+  outputs?: Record<string, string>;
   needs?: string | string[];
   if?: string;
   'runs-on'?: string;
@@ -44,7 +47,7 @@ interface Job {
   steps?: Step[];
 }
 interface Workflow {
-  on: Record<string, { branches?: string[] } | null>;
+  on: Record<string, Record<string, unknown> | null>;
   permissions?: Record<string, string> | string;
   jobs: Record<string, Job>;
 }
@@ -58,6 +61,8 @@ const ci = load('ci.yml');
 const deploy = load('deploy.yml');
 const files = { 'ci.yml': ci, 'deploy.yml': deploy };
 const testJob = ci.workflow.jobs.test!;
+const imageJob = ci.workflow.jobs.image!;
+const imageSteps = imageJob.steps ?? [];
 const deployJob = deploy.workflow.jobs.deploy!;
 const deploySteps = deployJob.steps ?? [];
 
@@ -101,12 +106,16 @@ describe('GitHub Actions workflows', () => {
 
   it('28 ★ top-level permissions are contents: read; id-token: write is on the deploy job only', () => {
     for (const { workflow } of Object.values(files)) assert.deepEqual(workflow.permissions, { contents: 'read' });
-    assert.deepEqual(deployJob.permissions, { contents: 'read', 'id-token': 'write' });
+    assert.deepEqual(deployJob.permissions, { contents: 'read', 'id-token': 'write', packages: 'read' });
     for (const { workflow } of Object.values(files)) {
       for (const [name, job] of Object.entries(workflow.jobs)) {
         if (job !== deployJob) assert.equal(job.permissions?.['id-token'], undefined, `${name} asks for id-token`);
       }
     }
+    // packages: write only where the image is pushed (and on the job that calls it).
+    assert.deepEqual(testJob.permissions, { contents: 'read' });
+    assert.deepEqual(imageJob.permissions, { contents: 'read', packages: 'write' });
+    assert.deepEqual(deploy.workflow.jobs.test?.permissions, { contents: 'read', packages: 'write' });
   });
 
   it('29 ★ no AWS access keys or secrets anywhere: OIDC only', () => {
@@ -116,7 +125,9 @@ describe('GitHub Actions workflows', () => {
         /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SESSION_TOKEN/i,
         file,
       );
-      assert.doesNotMatch(text, /\bsecrets\./, `${file} reads a secret`);
+      // The only secrets: the optional Docker Hub credentials. GHCR uses the workflow's own token.
+      const read = new Set([...text.matchAll(/\bsecrets\.([A-Za-z_]+)/g)].map((m) => m[1]));
+      assert.deepEqual([...read].sort(), ['DOCKERHUB_TOKEN', 'DOCKERHUB_USERNAME'], `${file} reads other secrets`);
     }
   });
 
@@ -138,16 +149,84 @@ describe('GitHub Actions workflows', () => {
     assert.ok((deployJob['timeout-minutes'] ?? 0) > 0 && deployJob['timeout-minutes']! <= 60);
   });
 
-  it('31 ★ the image is tagged with the commit SHA only (no latest), pushed through amazon-ecr-login v2', () => {
+  it('31 ★ one image, built once in CI from main and tagged with the commit SHA, reaches ECR by digest (no latest)', () => {
     assert.equal(step(deploySteps, 'aws-actions/amazon-ecr-login').ref, 'v2');
     assert.equal(deployJob.env?.IMAGE_TAG, '${{ github.sha }}');
-    const push = deploySteps.find((s) => s.id === 'image');
-    assert.ok(push?.run, 'no build-and-push step (id: image)');
-    assert.match(push.run, /image="\$\{REGISTRY\}\/\$\{ECR_REPOSITORY\}:\$\{IMAGE_TAG\}"/);
-    assert.match(push.run, /docker build --tag "\$\{image\}" \./);
-    assert.match(push.run, /docker push "\$\{image\}"/);
-    assert.equal(push.run.match(/docker push/g)?.length, 1, 'one tag pushed');
+    assert.equal(imageJob.env?.IMAGE_TAG, '${{ github.sha }}');
+    const builds = [...files['ci.yml'].text.matchAll(/docker build\b/g), ...deploy.text.matchAll(/docker build\b/g)];
+    assert.equal(builds.length, 1, 'the image is built exactly once');
+    const copy = deploySteps.find((s) => s.id === 'image');
+    assert.ok(copy?.run, 'no step (id: image) puts the image in ECR');
+    assert.equal(copy.env?.SOURCE_IMAGE, '${{ needs.test.outputs.image }}');
+    assert.equal(copy.env?.SOURCE_DIGEST, '${{ needs.test.outputs.digest }}');
+    assert.match(copy.run, /image="\$\{REGISTRY\}\/\$\{ECR_REPOSITORY\}:\$\{IMAGE_TAG\}"/);
+    assert.match(copy.run, /docker buildx imagetools create --tag "\$\{image\}" "\$\{SOURCE_IMAGE\}"/);
+    assert.match(copy.run, /\[ "\$\{copied\}" = "\$\{SOURCE_DIGEST\}" \] \|\| \{.*exit 1; \}/, 'digest checked');
+    assert.doesNotMatch(copy.run, /docker (build|push)\b/);
     for (const { text } of Object.values(files)) assert.doesNotMatch(text, /:latest\b|\blatest\b/);
+  });
+
+  it('31a CI publishes that image to GHCR with its own token, and copies it to Docker Hub by digest when its secrets are set', () => {
+    const call = deploy.workflow.jobs.test!;
+    assert.deepEqual(call.with, { 'publish-image': true });
+    assert.deepEqual(call.secrets, {
+      DOCKERHUB_USERNAME: '${{ secrets.DOCKERHUB_USERNAME }}',
+      DOCKERHUB_TOKEN: '${{ secrets.DOCKERHUB_TOKEN }}',
+    });
+    const onCall = ci.workflow.on.workflow_call as {
+      inputs: Record<string, { type: string; default: unknown }>;
+      secrets: Record<string, { required: boolean }>;
+      outputs: Record<string, { value: string }>;
+    };
+    assert.deepEqual(onCall.inputs['publish-image'], {
+      ...onCall.inputs['publish-image'],
+      type: 'boolean',
+      default: false,
+    });
+    assert.deepEqual(
+      Object.values(onCall.secrets).map((s) => s.required),
+      [false, false],
+      'Docker Hub is optional',
+    );
+    assert.equal(onCall.outputs.image?.value, '${{ jobs.image.outputs.image }}');
+    assert.equal(onCall.outputs.digest?.value, '${{ jobs.image.outputs.digest }}');
+    // Only from the Deploy run (a push to main), after the tests, never for pull requests.
+    assert.equal(imageJob.if, 'inputs.publish-image');
+    assert.deepEqual([imageJob.needs].flat(), ['test']);
+    assert.deepEqual(deploy.workflow.on, { push: { branches: ['main'] } });
+
+    const logins = imageSteps.filter((s) => s.uses?.split('@')[0] === 'docker/login-action');
+    assert.ok(logins.every((s) => major(s.uses!.split('@')[1] ?? '') >= 3));
+    const ghcr = logins.find((s) => s.with?.registry === 'ghcr.io');
+    assert.deepEqual(ghcr?.with, {
+      registry: 'ghcr.io',
+      username: '${{ github.actor }}',
+      password: '${{ github.token }}',
+    });
+    const publish = imageSteps.find((s) => s.id === 'publish');
+    assert.ok(publish?.run, 'no publish step');
+    assert.match(publish.run, /repository="ghcr\.io\/\$\{GITHUB_REPOSITORY_OWNER,,\}\/itemstore"/);
+    assert.match(publish.run, /image="\$\{repository\}:\$\{IMAGE_TAG\}"/);
+    assert.match(publish.run, /docker build --tag "\$\{image\}"/);
+    assert.match(publish.run, /org\.opencontainers\.image\.source=\$\{GITHUB_SERVER_URL\}\/\$\{GITHUB_REPOSITORY\}/);
+    assert.match(publish.run, /docker push "\$\{image\}"/);
+    assert.match(publish.run, /echo "image=\$\{repository\}@\$\{digest\}" >> "\$\{GITHUB_OUTPUT\}"/);
+    assert.equal(imageJob.outputs?.image, '${{ steps.publish.outputs.image }}');
+    assert.equal(imageJob.outputs?.digest, '${{ steps.publish.outputs.digest }}');
+
+    const configured = "env.DOCKERHUB_USERNAME != '' && env.DOCKERHUB_TOKEN != ''";
+    assert.equal(imageJob.env?.DOCKERHUB_TOKEN, '${{ secrets.DOCKERHUB_TOKEN }}');
+    const hub = logins.find((s) => s.with?.registry === undefined);
+    assert.equal(hub?.if, configured, 'Docker Hub login only when configured');
+    const hubCopy = imageSteps.find((s) => /docker\.io\//.test(s.run ?? ''));
+    assert.equal(hubCopy?.if, configured);
+    assert.equal(hubCopy?.env?.SOURCE_IMAGE, '${{ steps.publish.outputs.image }}');
+    assert.match(hubCopy?.run ?? '', /docker buildx imagetools create --tag "\$\{image\}" "\$\{SOURCE_IMAGE\}"/);
+    assert.match(hubCopy?.run ?? '', /:\$\{IMAGE_TAG\}"/);
+    assert.ok(
+      imageSteps.indexOf(ghcr!) < imageSteps.indexOf(publish) &&
+        imageSteps.indexOf(publish) < imageSteps.indexOf(hubCopy!),
+    );
   });
 
   it('31 ★ render v1 puts that image in the task definition; deploy v2 waits for service stability', () => {
@@ -170,7 +249,7 @@ describe('GitHub Actions workflows', () => {
       assert.ok(i >= 0, `no ${what} step`);
       return i;
     };
-    const pushed = index((s) => s.id === 'image', 'push');
+    const pushed = index((s) => s.id === 'image', 'copy to ECR');
     const registered = index((s) => s.id === 'register', 'register');
     const migrated = index((s) => /aws ecs run-task/.test(s.run ?? ''), 'migration');
     const deployed = index((s) => Boolean(s.with?.service), 'deploy');
