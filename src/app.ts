@@ -121,7 +121,7 @@ export async function buildApp({
   registerBodyParsers(app);
   await app.register(async (api) => {
     registerDrfViewHooks(api);
-    await api.register(itemRoutes, { db, listStreamTimeoutMs: 60_000 });
+    await api.register(itemRoutes, { db, listStreamTimeoutMs: config.listStreamTimeoutMs });
     await api.register(apiRootRoutes);
   });
   await app.register(trailingSlashRoutes);

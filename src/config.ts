@@ -64,6 +64,12 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Browser origins allowed by CORS (`https://app.example.com`), or `['*']`. `CORS_ORIGINS`, comma-separated, default none. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Longest a streamed list (`GET /api/items/` longer than one batch) may keep its database
+   * connection, in ms; a client reading slower than that has its response cut, so a stalled client
+   * cannot hold a pooled connection longer. `LIST_STREAM_TIMEOUT_MS`, default 60000.
+   */
+  readonly listStreamTimeoutMs: number;
 }
 
 /**
@@ -130,6 +136,11 @@ export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; me
     name: 'CORS_ORIGINS',
     default: '',
     meaning: 'comma-separated browser origins allowed by CORS (https://app.example.com), or *',
+  },
+  {
+    name: 'LIST_STREAM_TIMEOUT_MS',
+    default: '60000',
+    meaning: 'longest a streamed list holds its database connection; a client reading slower is cut off',
   },
 ];
 
@@ -285,5 +296,6 @@ export function loadConfig(env: Env = process.env): Config {
     headersTimeoutMs,
     requestTimeoutMs,
     corsOrigins: Object.freeze(origins(env, 'CORS_ORIGINS')),
+    listStreamTimeoutMs: integer(env, 'LIST_STREAM_TIMEOUT_MS', 60_000, 100, 3_600_000),
   });
 }
