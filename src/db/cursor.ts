@@ -42,6 +42,12 @@ export const PG_CLOSE_TIMEOUT_MS = 1000;
  * Opens a cursor on a client checked out of `pool` and sends the query at once (its first batch is
  * requested by the first {@link RowCursor.read}).
  *
+ * PostgreSQL's `statement_timeout` runs from a portal's first `Execute` until the portal completes,
+ * not per batch, so a long read would be cancelled at the pool's `DB_STATEMENT_TIMEOUT_MS`. With
+ * `timeoutMs` the cursor runs in a transaction of its own with `SET LOCAL statement_timeout` to that
+ * value instead: one more round trip before and one after, and PgBouncer in transaction mode keeps
+ * the same server connection for all of it.
+ *
  * Rows go through the client's own type parsers (pg sets them on the cursor's result), as
  * `pool.query` would parse them.
  *
@@ -51,8 +57,17 @@ export async function openPgCursor<R>(
   pool: pg.Pool,
   query: CompiledQuery<R>,
   batchSize: number,
+  timeoutMs?: number,
 ): Promise<RowCursor<R>> {
   const client = await pool.connect();
+  if (timeoutMs !== undefined) {
+    try {
+      await client.query(`begin; set local statement_timeout = ${Math.floor(timeoutMs)}`);
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+  }
   const cursor = client.query(new Cursor<R>(query.sql, [...query.parameters]));
   let closing: Promise<void> | undefined;
   return {
@@ -66,7 +81,10 @@ export async function openPgCursor<R>(
         let timer: NodeJS.Timeout | undefined;
         try {
           await Promise.race([
-            cursor.close(),
+            (async () => {
+              await cursor.close();
+              if (timeoutMs !== undefined) await client.query('commit');
+            })(),
             new Promise((_, reject) => {
               timer = setTimeout(() => reject(new Error('closing the cursor timed out')), PG_CLOSE_TIMEOUT_MS);
             }),
@@ -114,7 +132,10 @@ export class SqliteReaders {
     this.#main = main;
   }
 
-  /** Opens a cursor over `query`; the statement runs on the first {@link RowCursor.read}. */
+  /**
+   * Opens a cursor over `query`; the statement runs on the first {@link RowCursor.read}. SQLite has
+   * no statement timeout to lift: the caller's own limit bounds the read.
+   */
   openCursor<R>(query: CompiledQuery<R>, batchSize: number): RowCursor<R> {
     if (this.#closed) throw new Error('the database is closed');
     const inMemory = this.#filename === ':memory:';

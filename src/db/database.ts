@@ -43,10 +43,12 @@ export interface Db {
   /**
    * Runs a `SELECT` behind a cursor and reads it `batchSize` rows at a time (see db/cursor.ts): on
    * PostgreSQL it holds a pooled connection, on SQLite a reader connection of its own, until closed.
+   * `timeoutMs` replaces PostgreSQL's `statement_timeout` for this read, which otherwise bounds the
+   * whole read, however slowly its batches are taken.
    *
    * @throws the pool's error when no connection can be had.
    */
-  openCursor<R>(query: CompiledQuery<R>, batchSize: number): Promise<RowCursor<R>>;
+  openCursor<R>(query: CompiledQuery<R>, batchSize: number, timeoutMs?: number): Promise<RowCursor<R>>;
   /** Pool gauges for `/metrics`; zeros on SQLite (one connection, always open). */
   poolStats(): { total: number; idle: number; waiting: number };
   /** Closes the pool or file. Safe to call twice. */
@@ -158,7 +160,7 @@ export function createDb(config: DatabaseConfig): Db {
   return {
     kysely,
     client: 'postgres',
-    openCursor: (query, batchSize) => openPgCursor(pool, query, batchSize),
+    openCursor: (query, batchSize, timeoutMs) => openPgCursor(pool, query, batchSize, timeoutMs),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async destroy() {
       if (destroyed) return;

@@ -11,6 +11,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CompiledQuery } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { sendArrayStream } from '../drf/array-stream.js';
@@ -151,6 +152,17 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
     handler: async (request, reply) => list(request, reply),
   });
 
+  /** Opens the list's cursor and reads its first batch (closing the cursor if that fails). */
+  async function openList(query: CompiledQuery<Item>, timeoutMs?: number) {
+    const cursor = await db.openCursor(query, LIST_BATCH_ROWS, timeoutMs);
+    try {
+      return { cursor, first: await cursor.read() };
+    } catch (error) {
+      await cursor.close(error);
+      throw error;
+    }
+  }
+
   /**
    * The list, read through a cursor. Its first batch is read before anything is answered, so a
    * database that fails at once gets the usual error response (503); a list longer than one batch
@@ -158,23 +170,22 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
    */
   async function list(request: FastifyRequest, reply: FastifyReply) {
     const query = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request)).compile();
-    const cursor = await db.openCursor(query, LIST_BATCH_ROWS);
-    let first: Item[];
-    try {
-      first = await cursor.read();
-    } catch (error) {
-      await cursor.close(error);
-      throw error;
-    }
+    let { cursor, first } = await openList(query);
     if (first.length < LIST_BATCH_ROWS) {
       await cursor.close();
       return first;
     }
+    await cursor.close();
     if (request.method === 'HEAD') {
       // Headers only: no need to read the rest (Fastify drains a stream answered to HEAD).
-      await cursor.close();
       return reply.type('application/json; charset=utf-8').send(Readable.from([]));
     }
+    // A longer list: read again under the stream's own limit, as the database's statement timeout
+    // would otherwise cut it however fast the client reads (db/cursor.ts). Nothing is sent yet, so
+    // the answer is still one consistent read; the first batch is all that is read twice. The
+    // database's limit is a second later than the stream's, a backstop: the stream's own timer
+    // closes the cursor cleanly first.
+    ({ cursor, first } = await openList(query, listStreamTimeoutMs + 1000));
     // The route's own 200 serializer, so each batch is written exactly as the whole array would be.
     const serialize = reply.getSerializationFunction('200') as unknown as (items: readonly Item[]) => string;
     return sendArrayStream(request, reply, {

@@ -232,6 +232,29 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('list read slower than the statement timeout (postgres)', () => {
+  it('completes: the streamed read runs under LIST_STREAM_TIMEOUT_MS, not DB_STATEMENT_TIMEOUT_MS', async (t) => {
+    const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
+    const databaseUrl = await postgres.databaseUrl(t);
+    const app = await startTestApp(t, { DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '1000' });
+    const seeder = new pg.Client({ connectionString: databaseUrl });
+    await seeder.connect();
+    await seeder.query('set statement_timeout = 0');
+    await seeder.query(`insert into myapi_item (product, price)
+      select 'Item ' || i, i % 1000 from generate_series(1, 200000) as i`);
+    await seeder.end();
+    const client = await stalledGet(portOf(app), '/api/items/');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(held(app), 1, 'the list is still reading');
+    const body = (await client.readToEnd()).toString('latin1');
+    assert.match(body, COMPLETE_CHUNKED, 'the whole list arrived');
+    await waitFor('the connection to return to the pool', () => held(app) === 0, 1000);
+    assert.equal(app.db.poolStats().total, 1, 'returned for reuse');
+    const res = await app.request('/api/items/?product=Item%207');
+    assert.equal(res.status, 200, 'the connection is back to the normal statement timeout');
+  });
+});
+
 describe('list interrupted by the database (postgres)', () => {
   it('cuts the response (never a complete-looking 200), logs the error, and the pool recovers', async (t) => {
     const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
