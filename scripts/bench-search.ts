@@ -14,7 +14,7 @@
  *    checks the trigram index is in it;
  * 5. stops the server and drops the scratch schema, also on failure.
  *
- * The target (issue 3): p99 under 20 ms for the selective term on a 2-core machine. Not part of
+ * The target: p99 under 20 ms for the selective term on a 2-core machine. Not part of
  * `npm test`: timings belong in a benchmark, not in assertions.
  *
  * @module

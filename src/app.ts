@@ -1,33 +1,38 @@
 /**
  * The application as a Fastify instance, without listening: `server.ts` listens, tests use it directly.
  *
- * Layout: request logging and error handling at the root; the DRF-compatible API (content
- * negotiation, body parsers, items, API root) in its own scope; operations routes beside it.
+ * This is the wiring and nothing else: Fastify's options, and one list of plugins, each of which
+ * names the plugins it needs (`fastify-plugin` `dependencies`), so Fastify refuses a wrong order.
+ * Hooks run in registration order, and `@fastify/swagger` sees only routes registered after it.
+ * The resources are listed here and nowhere else (see ARCHITECTURE.md).
  *
  * @module
  */
-import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
-import { apiRootRoutes } from './drf/api-root.routes.js';
-import { registerBodyParsers } from './drf/body-parsers.js';
-import { rewriteFormatSuffix, trailingSlashRoutes } from './drf/urls.js';
-import { registerDrfViewHooks } from './drf/view.js';
+import { drfApi } from './drf/api.js';
+import { bodyParsers } from './drf/body-parsers.js';
 import { clientErrorHandler, frameworkErrors } from './drf/client-errors.js';
-import { errorHandler, notFoundHandler } from './drf/errors.js';
+import { drfErrors } from './drf/errors.js';
+import type { Resource } from './drf/resource.js';
+import { formatSuffixRewriter, trailingSlashRedirects } from './drf/urls.js';
+import { items } from './items/index.js';
 import { healthRoutes } from './ops/health.routes.js';
-import { registerRequestLogging } from './platform/request-logging.js';
+import { metricsPlugin } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
-import { registerSecurity } from './platform/security.js';
-import { itemRoutes } from './items/item.routes.js';
-import { createMetrics } from './ops/metrics.js';
-import { Readiness } from './ops/readiness.js';
-import { registerOpenApi } from './platform/openapi.js';
-import { uiRoutes } from './platform/ui.routes.js';
+import { Readiness, readinessPlugin } from './ops/readiness.js';
+import { openApi } from './platform/openapi.js';
+import { requestId, requestIdOptions } from './platform/request-id.js';
+import { requestLogging } from './platform/request-logging.js';
+import { security } from './platform/security.js';
+import { managementPage } from './platform/ui.routes.js';
+
+/** The API's resources, each a folder under `src/`, mounted at `/api/{basename}/` in this order. */
+const RESOURCES: readonly Resource[] = [items];
 
 /** What the app needs from outside: configuration, an open database, a logger. */
 export interface AppDependencies {
@@ -43,15 +48,12 @@ export interface AppDependencies {
   metricsRenderer?: (registry: Registry) => () => Promise<string>;
 }
 
-/** `X-Request-ID` values kept from clients: short and printable, so they cannot forge log lines. */
-const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
-
 /**
  * Node `http.createServer` options for the timeouts. `connectionsCheckingInterval` (how often Node
  * enforces headers/request timeouts, 30 s by default) is a quarter of the headers timeout, so a
  * slow client is cut within 1.25 × `HEADERS_TIMEOUT_MS`.
  */
-export function httpServerOptions(config: Config): http.ServerOptions {
+function httpServerOptions(config: Config): http.ServerOptions {
   return {
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
@@ -73,21 +75,17 @@ export async function buildApp({
   readiness = new Readiness(),
   metricsRenderer,
 }: AppDependencies): Promise<FastifyInstance> {
+  const basenames = RESOURCES.map((resource) => resource.basename);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's own request lines are replaced by ours (platform/request-logging.ts), labelled reqId.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    ...requestIdOptions,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
-    rewriteUrl: rewriteFormatSuffix,
-    // genReqId alone reads X-Request-ID: with requestIdHeader set, Fastify would take any value as is.
-    requestIdHeader: false,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
+    rewriteUrl: formatSuffixRewriter(basenames),
     // Keep idle connections open longer than the ALB's 60 s idle timeout, or the ALB reuses a socket
-    // Node already closed and answers 502 (FIELD_NOTES F1; AWS ALB docs, "Connection idle timeout").
+    // Node already closed and answers 502 (AWS ALB docs, "Connection idle timeout").
     keepAliveTimeout: config.keepAliveTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     http: httpServerOptions(config),
@@ -97,37 +95,19 @@ export async function buildApp({
     frameworkErrors,
     clientErrorHandler,
   });
-  // DRF answered 405 (not 404) to methods such as PROPFIND; Fastify only routes the ones it knows.
-  for (const method of http.METHODS) {
-    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
-  }
 
-  await registerSecurity(app, config);
-  const metrics = createMetrics(db);
-  app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
-  registerRequestLogging(app, { bodyMax: config.logBodyMax });
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id);
-    if (readiness.closing) reply.header('connection', 'close');
-    return payload;
-  });
-
-  // Before the routes: @fastify/swagger collects them as they are added.
-  await registerOpenApi(app);
-  // DRF's parsers for every route, so the slash-less redirects, /healthz's 405 and the JSON 404 answer
-  // the same way whatever body comes with the request (the parsed body is only judged where read).
-  registerBodyParsers(app);
-  await app.register(async (api) => {
-    registerDrfViewHooks(api);
-    await api.register(itemRoutes, { db, listStreamTimeoutMs: config.listStreamTimeoutMs });
-    await api.register(apiRootRoutes);
-  });
-  await app.register(trailingSlashRoutes);
+  await app.register(drfErrors);
+  await app.register(security, { corsOrigins: config.corsOrigins });
+  await app.register(metricsPlugin, { db });
+  await app.register(requestLogging, { bodyMax: config.logBodyMax });
+  await app.register(requestId);
+  await app.register(readinessPlugin, { readiness });
+  await app.register(openApi, { resources: RESOURCES });
+  await app.register(bodyParsers);
+  await app.register(drfApi, { resources: RESOURCES, db, listStreamTimeoutMs: config.listStreamTimeoutMs });
+  await app.register(trailingSlashRedirects, { basenames });
   await app.register(healthRoutes);
-  await app.register(uiRoutes);
-  await app.register(opsRoutes, { db, readiness, metrics, renderMetrics: metricsRenderer?.(metrics.registry) });
-  app.get('/admin/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/', 302));
+  await app.register(managementPage);
+  await app.register(opsRoutes, { db, renderMetrics: metricsRenderer?.(app.metrics.registry) });
   return app;
 }

@@ -5,7 +5,7 @@
  * Serving processes stop gracefully on SIGTERM/SIGINT (`process/shutdown.ts`).
  *
  * SQLite with several workers means several connections on one WAL-mode file: reads run in
- * parallel, writes take turns, each waiting up to the 5 s busy timeout for the lock (FIELD_NOTES F8).
+ * parallel, writes take turns, each waiting up to the 5 s busy timeout for the lock.
  *
  * @module
  */
@@ -32,7 +32,7 @@ function readConfig(): Config {
   }
 }
 
-/** Logs the failure to both sinks, waits until it is written (FIELD_NOTES F3), and exits 1. */
+/** Logs the failure to both sinks, waits until it is written (an exit would drop buffered lines), and exits 1. */
 async function failStartup(sinks: LogSinks, error: unknown, db?: Db): Promise<never> {
   sinks.logger.fatal({ err: error }, 'start-up failed');
   await db?.destroy().catch(() => {});
@@ -54,7 +54,7 @@ async function serve(config: Config, sinks: LogSinks, options: { migrate: boolea
   // A signal during start-up is honoured once the app exists.
   onShutdownSignal((signal) => (shutdown ? shutdown(signal) : (pendingSignal ??= signal)));
   // Opened inside the try: a database that cannot be opened (an SQLite path that cannot be
-  // created) is a start-up failure, logged to both sinks before exit 1 (FIELD_NOTES F3).
+  // created) is a start-up failure, logged to both sinks before exit 1.
   let db: Db | undefined;
   try {
     db = createDb(config.database);

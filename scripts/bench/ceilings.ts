@@ -1,5 +1,5 @@
 /**
- * The two ceilings the service is measured against (issue 8):
+ * The two ceilings the service is measured against:
  *
  * - {@link startHttpCeiling}: a bare `node:http` server answering a constant small JSON item, in its
  *   own process, driven by the same load tool and settings as the service. Nothing built on Node

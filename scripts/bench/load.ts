@@ -26,7 +26,7 @@ export interface LoadSpec {
   body?: string;
 }
 
-/** The fixed load settings (issue 8: 32 connections, one load thread). */
+/** The fixed load settings (32 connections, one load thread). */
 export interface LoadSettings {
   connections: number;
   /** Seconds. */

@@ -1,6 +1,6 @@
 /**
  * The benchmark's result: one row per (scenario, backend, variant), printed as one table, checked
- * against issue 8's targets, and written as JSON.
+ * against its targets, and written as JSON.
  *
  * @module
  */
@@ -20,7 +20,7 @@ export interface Row {
   rssMb: number[];
 }
 
-/** A target of issue 8, evaluated. */
+/** A target, evaluated. */
 export interface Verdict {
   target: string;
   value: string;
@@ -56,7 +56,7 @@ export function formatTable(rows: readonly Row[]): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
-/** Issue 8's targets, against the rows of one run. */
+/** The targets, against the rows of one run. */
 export function verdicts(rows: readonly Row[]): Verdict[] {
   const find = (scenario: string, backend: string) =>
     rows.find((r) => r.scenario === scenario && r.backend === backend);

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: throughput and latency of the built service against the machine's ceilings
- * (issue 8). See BENCHMARKS.md for how to read the output.
+ * `npm run bench`: throughput and latency of the built service against the machine's ceilings.
+ * See BENCHMARKS.md for how to read the output.
  *
  * 1. `npm run build`;
  * 2. the node:http ceiling (scripts/bench/ceilings.ts), measured first and last, the better kept;

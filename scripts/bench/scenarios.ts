@@ -1,5 +1,5 @@
 /**
- * The seeded data set and the scenarios that load it (issue 8).
+ * The seeded data set and the scenarios that load it.
  *
  * Seed: {@link ITEMS} rows with ids 1 to 10,000 in a fresh table:
  * - every 100th id (100, 200, … 10,000) is named `Widget`: `?product=Widget` is the list of exactly

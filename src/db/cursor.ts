@@ -36,7 +36,7 @@ export interface RowCursor<R> {
  * Longest wait for PostgreSQL to confirm a portal closed (one round trip normally). Past it the
  * connection is discarded rather than returned: a pooled connection must never wait on a query.
  */
-export const PG_CLOSE_TIMEOUT_MS = 1000;
+const PG_CLOSE_TIMEOUT_MS = 1000;
 
 /**
  * Opens a cursor on a client checked out of `pool` and sends the query at once (its first batch is

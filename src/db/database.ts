@@ -23,7 +23,7 @@ import { openPgCursor, SqliteReaders, type RowCursor } from './cursor.js';
 import { registerUnicodeLower } from './unicode-lower.js';
 
 /** Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`. */
-export interface ItemTable {
+interface ItemTable {
   id: Generated<number>;
   /** `varchar(20)`: 1 to 20 code points, trimmed. */
   product: string;
@@ -60,11 +60,11 @@ const INT8_OID = 20;
 
 /**
  * Parses an `int8` as a JS number, failing loudly above 2^53 - 1 instead of rounding
- * (FIELD_NOTES F4: bigint ids must stay JSON numbers and exact).
+ * (ids are `bigint` columns and must leave as exact JSON numbers).
  *
  * @throws {RangeError} when the value is not a safe integer.
  */
-export function parseInt8(text: string): number {
+function parseInt8(text: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${text} is beyond Number.MAX_SAFE_INTEGER`);
   return value;
@@ -72,7 +72,7 @@ export function parseInt8(text: string): number {
 
 function openSqlite(filename: string): SQLite.Database {
   if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
-  // busy_timeout: wait for another process's lock instead of failing with SQLITE_BUSY (FIELD_NOTES F8).
+  // busy_timeout: wait for another process's lock instead of failing with SQLITE_BUSY.
   const database = new SQLite(filename, { timeout: 5000 });
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
@@ -87,11 +87,11 @@ const STATEMENT_CACHE_SIZE = 256;
 
 /**
  * better-sqlite3 seen through Kysely's `SqliteDatabase` interface, with each SQL text prepared
- * once: Kysely's driver calls `prepare()` for every query, which was ~10% of the server's CPU on
- * retrieve (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection and
+ * once: Kysely's driver calls `prepare()` for every query, a cost an A/B run shows above the
+ * noise (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection and
  * nothing iterates a statement on it (cursors use connections of their own, db/cursor.ts).
  */
-export function withStatementCache(database: SQLite.Database): SqliteDatabase {
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
   const statements = new Map<string, SQLite.Statement>();
   return {
     close: () => database.close(),
@@ -152,7 +152,7 @@ export function createDb(config: DatabaseConfig): Db {
   pool.on('error', () => {});
   // A client checked out for a query has no pool listener (pg-pool removes its idle listener on
   // checkout), and pg emits 'error' on it when its connection drops mid-query: unhandled, that
-  // crashed the process (issue 7, database outage test). The query itself still rejects with the
+  // would crash the process. The query itself still rejects with the
   // error (→ 503), and pg-pool discards the dead client when it is released.
   pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -16,7 +16,7 @@ import { browsablePageParts, escapeHtml } from './browsable.js';
 import type { Renderer } from './negotiation.js';
 
 /** Where the elements come from: a database cursor, usually. */
-export interface ArraySource<T> {
+interface ArraySource<T> {
   /** The next elements; `[]` once there are no more. */
   read(): Promise<readonly T[]>;
   /**
@@ -27,7 +27,7 @@ export interface ArraySource<T> {
 }
 
 /** Why a stream was cut: reported in its log line. */
-export class ArrayStreamTimeout extends Error {
+class ArrayStreamTimeout extends Error {
   override name = 'ArrayStreamTimeout';
 }
 

@@ -6,17 +6,18 @@
  * Parsing is strict but the verdict is lazy, as in DRF, where `request.data` is only parsed when a
  * view reads it: a body that cannot be used becomes an {@link UnreadableBody}, and only the actions
  * that read a body (create, update, partial_update) answer its error. A DELETE whose client sends
- * `Content-Type: application/json` with no body, or junk, still deletes (FIELD_NOTES F6).
+ * `Content-Type: application/json` with no body, or junk, still deletes.
  *
  * @module
  */
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import secureJson from 'secure-json-parse';
 import { ApiError, parseError, unsupportedMediaType } from './errors.js';
 
 /** A body that was received but cannot be used; reading it throws {@link UnreadableBody.error}. */
-export class UnreadableBody {
+class UnreadableBody {
   constructor(readonly error: ApiError) {}
 }
 
@@ -88,20 +89,27 @@ export const PARSED_MEDIA_TYPES = [
   'multipart/form-data',
 ] as const;
 
-/** Replaces Fastify's body parsers with DRF-compatible ones on `app`. */
-export function registerBodyParsers(app: FastifyInstance): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    done(null, parseJson(body as Buffer));
-  });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, lastValues(new URLSearchParams(body as string)));
-  });
-  app.addContentTypeParser('multipart/form-data', (request: FastifyRequest, payload: NodeJS.ReadableStream) =>
-    parseMultipart(request, payload),
-  );
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-    const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
-    done(null, (body as Buffer).length === 0 ? {} : new UnreadableBody(unsupportedMediaType(mediaType)));
-  });
-}
+/**
+ * Replaces Fastify's body parsers with DRF's, for every route: the slash-less redirects, `/healthz`'s
+ * 405 and the JSON 404 then answer the same way whatever body comes with the request (the parsed
+ * body is only judged where an action reads it).
+ */
+export const bodyParsers = fp(
+  async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+      done(null, parseJson(body as Buffer));
+    });
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, lastValues(new URLSearchParams(body as string)));
+    });
+    app.addContentTypeParser('multipart/form-data', (request: FastifyRequest, payload: NodeJS.ReadableStream) =>
+      parseMultipart(request, payload),
+    );
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
+      done(null, (body as Buffer).length === 0 ? {} : new UnreadableBody(unsupportedMediaType(mediaType)));
+    });
+  },
+  { name: 'drf-body-parsers' },
+);

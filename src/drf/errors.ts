@@ -6,7 +6,9 @@
  *
  * @module
  */
+import http from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
 
 /** An HTTP error with the exact body to send. */
@@ -39,7 +41,7 @@ export const parseError = (reason: string) => new ApiError(400, { detail: `JSON 
 export const notAcceptable = () => new ApiError(406, { detail: 'Could not satisfy the request Accept header.' });
 
 /** 503 while the database can't be reached; the client may retry. */
-export const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
+const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
 
 /** Fastify's own error codes, mapped to DRF-style bodies. */
 const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
@@ -54,7 +56,7 @@ const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
  * Converts any thrown value into the {@link ApiError} to send. Unknown errors become 500 and
  * database outages 503; both are logged in full at `error` level.
  */
-export function toApiError(error: unknown, request: FastifyRequest): ApiError {
+function toApiError(error: unknown, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error;
   const fastifyError = error as FastifyError;
   const mapped = typeof fastifyError?.code === 'string' ? FASTIFY_ERRORS[fastifyError.code] : undefined;
@@ -78,6 +80,22 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 }
 
 /** Fastify not-found handler: unknown routes get DRF's JSON 404, not an HTML page. */
-export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
+function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
   return reply.code(404).send(notFound().body);
 }
+
+/**
+ * Every answer in DRF's shape: the error and not-found handlers above, and every method Node parses
+ * made routable, because DRF answered 405 (not 404) to methods such as PROPFIND while Fastify only
+ * routes the ones it knows. Register before any route.
+ */
+export const drfErrors = fp(
+  async (app) => {
+    for (const method of http.METHODS) {
+      if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+    }
+    app.setErrorHandler(errorHandler);
+    app.setNotFoundHandler(notFoundHandler);
+  },
+  { name: 'drf-errors' },
+);

@@ -53,34 +53,14 @@ function rendererFor(mediaType: string, range: MediaRange): Renderer {
   return Number.isInteger(indent) && indent >= 0 && indent <= 10 ? { kind: 'json', indent } : { kind: 'json' };
 }
 
-/** Most (format, Accept) pairs {@link negotiate} remembers; the values come from clients, so the memory is bounded. */
-const CACHE_SIZE = 256;
-const chosen = new Map<string, Readonly<Renderer>>();
-
 /**
- * Chooses the renderer for a request. The answer depends only on the two arguments, and clients
- * send few distinct `Accept` values, so it is remembered per pair (at most {@link CACHE_SIZE},
- * forgotten all at once when full); this runs on every API request. Refusals are not remembered.
+ * Chooses the renderer for a request.
  *
- * @param format the last `format` query value (or suffix), if any.
- * @param accept the `Accept` header, if any.
- * @returns a frozen renderer, possibly shared with other requests.
+ * @param format the last `format` query value (or suffix), if any; `''` is no format.
+ * @param accept the `Accept` header, if any; none is `*\/*`.
  * @throws {ApiError} 404 for an unknown format, 406 when nothing acceptable can be rendered.
  */
-export function negotiate(format: string | undefined, accept: string | undefined): Readonly<Renderer> {
-  // Accept first: a header value holds no newline, so the first one splits the key unambiguously.
-  // format '' is no format (see chooseRenderer); no Accept is */*.
-  const key = `${accept ?? '*/*'}\n${format ?? ''}`;
-  let renderer = chosen.get(key);
-  if (renderer === undefined) {
-    renderer = Object.freeze(chooseRenderer(format, accept));
-    if (chosen.size >= CACHE_SIZE) chosen.clear();
-    chosen.set(key, renderer);
-  }
-  return renderer;
-}
-
-function chooseRenderer(format: string | undefined, accept: string | undefined): Renderer {
+export function negotiate(format: string | undefined, accept: string | undefined): Renderer {
   const ranges = (accept ?? '*/*')
     .split(',')
     .map(parseMediaRange)

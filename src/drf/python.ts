@@ -8,7 +8,7 @@
  */
 
 /** Python's `str.isspace()` set (differs from JS `\s`: adds U+001C–U+001F and U+0085, drops U+FEFF). */
-export const PYTHON_WHITESPACE =
+const PYTHON_WHITESPACE =
   '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
 const INT_PATTERN = new RegExp(`^[${PYTHON_WHITESPACE}]*([+-]?)(\\p{Nd}+(?:_\\p{Nd}+)*)[${PYTHON_WHITESPACE}]*$`, 'u');

@@ -24,7 +24,7 @@ export interface DrfViewConfig {
 declare module 'fastify' {
   interface FastifyRequest {
     /** The renderer chosen by content negotiation (`undefined` outside the API scope). */
-    renderer: Readonly<Renderer> | undefined;
+    renderer: Renderer | undefined;
   }
   interface FastifyContextConfig {
     allow?: string;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { sql, type CompiledQuery, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database } from '../db/database.js';
 import type { Item, ItemPatch, ItemWrite } from './item.schema.js';
 
@@ -26,7 +26,7 @@ export interface ItemOrdering {
 type ItemQueryBuilder<O = any> = SelectQueryBuilder<Database, 'myapi_item', O>;
 
 /** Escapes `%`, `_` and `\` so user text matches literally inside `LIKE … ESCAPE '\'`. */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
@@ -62,64 +62,18 @@ export function listItemsQuery(
   return q;
 }
 
-/** Lists items as {@link listItemsQuery} selects them. */
-export async function listItems(
-  db: Kysely<Database>,
-  filter: ItemFilter = {},
-  ordering: readonly ItemOrdering[] = [],
-): Promise<Item[]> {
-  return listItemsQuery(db, filter, ordering).execute();
-}
-
-/**
- * The hot statements, compiled once per Kysely instance: building and compiling a query costs more
- * CPU than pg or better-sqlite3 spend running it. Each is compiled from placeholder values and
- * executed with the real ones in the same order (Kysely recipe "Splitting query building and
- * execution", `executeQuery` of a `CompiledQuery`).
- */
-interface HotStatements {
-  /** `select id, product, price … where id = $1` */
-  findById: CompiledQuery<Item>;
-  /** `insert … (product, price) values ($1, $2) returning id, product, price` */
-  insert: CompiledQuery<Item>;
-}
-
-const hotStatements = new WeakMap<Kysely<Database>, HotStatements>();
-
-function hot(db: Kysely<Database>): HotStatements {
-  let statements = hotStatements.get(db);
-  if (!statements) {
-    statements = {
-      findById: selectItems(db).where('id', '=', 0).compile(),
-      insert: db
-        .insertInto('myapi_item')
-        .values({ product: '', price: 0 })
-        .returning(['id', 'product', 'price'])
-        .compile(),
-    };
-    hotStatements.set(db, statements);
-  }
-  return statements;
-}
-
-function isEmpty(filter: ItemFilter): boolean {
-  return filter.product === undefined && !filter.search?.length;
-}
-
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
 export async function findItem(db: Kysely<Database>, id: number, filter: ItemFilter = {}): Promise<Item | undefined> {
-  if (isEmpty(filter)) {
-    const { rows } = await db.executeQuery<Item>({ ...hot(db).findById, parameters: [id] });
-    return rows[0];
-  }
   return applyFilter(selectItems(db), filter).where('id', '=', id).executeTakeFirst();
 }
 
 /** Inserts an item and returns it with its new id. */
 export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise<Item> {
-  const { rows } = await db.executeQuery<Item>({ ...hot(db).insert, parameters: [item.product, item.price] });
-  if (!rows[0]) throw new Error('insert returned no row');
-  return rows[0];
+  return db
+    .insertInto('myapi_item')
+    .values({ product: item.product, price: item.price })
+    .returning(['id', 'product', 'price'])
+    .executeTakeFirstOrThrow();
 }
 
 /**

@@ -10,16 +10,17 @@
  * @module
  */
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompiledQuery } from 'kysely';
 import { Type } from 'typebox';
-import type { Db } from '../db/database.js';
 import { sendArrayStream } from '../drf/array-stream.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
 import { parsePythonInt, pythonStrip } from '../drf/python.js';
 import { viewMetadata } from '../drf/metadata.js';
+import { API_PREFIX, type ResourceOptions } from '../drf/resource.js';
 import { BadRequest, Detail } from '../drf/schemas.js';
 import { ITEM_FIELDS } from './item.metadata.js';
 import * as repository from './item.repository.js';
@@ -31,7 +32,12 @@ import { validateItem } from './item.serializer.js';
  * tree deeper than 1000 (SQLITE_MAX_EXPR_DEPTH), which ~1000 words reached with a 500. DRF sets no
  * limit; 32 is far beyond a product name's 20 characters.
  */
-export const MAX_SEARCH_TERMS = 32;
+const MAX_SEARCH_TERMS = 32;
+
+/** DRF's router basename: `/api/items/` and `/api/items/{id}/`. */
+export const BASENAME = 'items';
+const LIST_URL = `${API_PREFIX}${BASENAME}/`;
+const DETAIL_URL = `${LIST_URL}:id/`;
 
 /**
  * Rows the list reads from its database cursor at a time (about 40 kB of JSON). A list that fits
@@ -50,7 +56,7 @@ const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS',
  * @throws {ApiError} 400 `{"product": [...]}` when `product` contains NUL (Django's form validation);
  *   400 `{"search": [...]}` for more than {@link MAX_SEARCH_TERMS} words.
  */
-export function readFilter(request: FastifyRequest): repository.ItemFilter {
+function readFilter(request: FastifyRequest): repository.ItemFilter {
   const filter: repository.ItemFilter = {};
   const product = lastQueryValue(request, 'product');
   if (product !== undefined) {
@@ -73,7 +79,7 @@ export function readFilter(request: FastifyRequest): repository.ItemFilter {
  * Reads `?ordering=` as DRF's `OrderingFilter`: comma-separated fields, `-` for descending; unknown
  * fields are dropped, and with none left the default order (by id) applies.
  */
-export function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
+function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
   const raw = lastQueryValue(request, 'ordering') ?? '';
   const ordering: repository.ItemOrdering[] = [];
   for (const term of raw.split(',').map((t) => t.trim())) {
@@ -95,23 +101,18 @@ export function parseItemId(raw: string): number | undefined {
   return Number(value);
 }
 
-function idOf(request: FastifyRequest): number {
-  const id = parseItemId((request.params as { id: string }).id);
+/** The id in the URL. @throws {ApiError} 404 when no item can have it. */
+function idOf(raw: string): number {
+  const id = parseItemId(raw);
   if (id === undefined) throw notFound();
   return id;
 }
 
 const passThrough = () => (value: unknown) => ({ value });
 
-/** What {@link itemRoutes} needs. */
-export interface ItemRoutesOptions {
-  db: Db;
-  /** Longest a streamed list may hold its database connection, in ms (`LIST_STREAM_TIMEOUT_MS`). */
-  listStreamTimeoutMs: number;
-}
-
-/** Registers the items routes on `app`, storing through `db`. */
-export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs }: ItemRoutesOptions): Promise<void> {
+/** Registers the items routes on `scope`, storing through `db`. */
+export async function itemRoutes(scope: FastifyInstance, { db, listStreamTimeoutMs }: ResourceOptions): Promise<void> {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const kysely = db.kysely;
   // Validation is DRF's (item.serializer.ts, reading the limits from these same schemas), run inside
   // the handlers so that a missing item answers 404 before its body is judged.
@@ -140,14 +141,14 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
     return result.value;
   }
 
-  app.get('/api/items/', {
+  app.get(LIST_URL, {
     config: LIST,
     schema: {
       operationId: 'list',
       summary: 'List items',
       tags: ['items'],
       querystring: ItemQuery,
-      response: { 200: ItemList, 400: BadRequest, 404: Detail },
+      response: { 200: ItemList, 400: BadRequest, 404: Detail, 503: Detail },
     },
     handler: async (request, reply) => list(request, reply),
   });
@@ -197,14 +198,14 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
     });
   }
 
-  app.post('/api/items/', {
+  app.post(LIST_URL, {
     config: LIST,
     schema: {
       operationId: 'create',
       summary: 'Create an item',
       tags: ['items'],
       body: ItemWrite,
-      response: { 201: Item, 400: BadRequest, 413: Detail, 415: Detail },
+      response: { 201: Item, 400: BadRequest, 413: Detail, 415: Detail, 503: Detail },
     },
     handler: async (request, reply) => {
       const result = validateItem(readBody(request), { partial: false });
@@ -213,23 +214,23 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
     },
   });
 
-  app.options('/api/items/', { config: LIST, schema: { hide: true } }, async () =>
+  app.options(LIST_URL, { config: LIST, schema: { hide: true } }, async () =>
     viewMetadata(LIST.viewName, '', { method: 'POST', fields: ITEM_FIELDS }),
   );
-  methodNotAllowedRoute(app, '/api/items/', LIST);
+  methodNotAllowedRoute(app, LIST_URL, LIST);
 
   const detailSchema = { params: ItemParams, querystring: Type.Omit(ItemQuery, ['ordering']), tags: ['items'] };
 
-  app.get('/api/items/:id/', {
+  app.get(DETAIL_URL, {
     config: DETAIL,
     schema: {
       ...detailSchema,
       operationId: 'retrieve',
       summary: 'Retrieve an item',
-      response: { 200: Item, 404: Detail },
+      response: { 200: Item, 400: BadRequest, 404: Detail, 503: Detail },
     },
     handler: async (request) => {
-      const item = await repository.findItem(kysely, idOf(request), readFilter(request));
+      const item = await repository.findItem(kysely, idOf(request.params.id), readFilter(request));
       if (!item) throw notFound();
       return item;
     },
@@ -241,17 +242,17 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
   ] as const) {
     app.route({
       method,
-      url: '/api/items/:id/',
+      url: DETAIL_URL,
       config: DETAIL,
       schema: {
         ...detailSchema,
         operationId: partial ? 'partial_update' : 'update',
         summary: partial ? 'Change some fields of an item' : 'Replace an item',
         body: partial ? ItemPatch : ItemWrite,
-        response: { 200: Item, 400: BadRequest, 404: Detail, 413: Detail, 415: Detail },
+        response: { 200: Item, 400: BadRequest, 404: Detail, 413: Detail, 415: Detail, 503: Detail },
       },
       handler: async (request) => {
-        const id = idOf(request);
+        const id = idOf(request.params.id);
         const filter = readFilter(request);
         const changes = await validatedChanges(request, id, filter, partial);
         const item = await repository.updateItem(kysely, id, changes, filter);
@@ -261,24 +262,26 @@ export async function itemRoutes(app: FastifyInstance, { db, listStreamTimeoutMs
     });
   }
 
-  app.delete('/api/items/:id/', {
+  app.delete(DETAIL_URL, {
     config: DETAIL,
     schema: {
       ...detailSchema,
       operationId: 'destroy',
       summary: 'Delete an item',
-      response: { 204: Type.Null(), 404: Detail },
+      response: { 204: Type.Null(), 400: BadRequest, 404: Detail, 503: Detail },
     },
-    handler: async (request, reply) => {
-      if (!(await repository.deleteItem(kysely, idOf(request), readFilter(request)))) throw notFound();
+    // The reply is typed plainly: 204 has no body, and send() without one (not `null`) leaves none for
+    // the onSend hooks to log or render.
+    handler: async (request, reply: FastifyReply) => {
+      if (!(await repository.deleteItem(kysely, idOf(request.params.id), readFilter(request)))) throw notFound();
       return reply.code(204).send();
     },
   });
 
-  app.options('/api/items/:id/', { config: DETAIL, schema: { hide: true } }, async (request) => {
-    const id = parseItemId((request.params as { id: string }).id);
+  app.options(DETAIL_URL, { config: DETAIL, schema: { hide: true, params: ItemParams } }, async (request) => {
+    const id = parseItemId(request.params.id);
     const exists = id !== undefined && (await repository.findItem(kysely, id, readFilter(request))) !== undefined;
     return viewMetadata(DETAIL.viewName, '', exists ? { method: 'PUT', fields: ITEM_FIELDS } : undefined);
   });
-  methodNotAllowedRoute(app, '/api/items/:id/', DETAIL);
+  methodNotAllowedRoute(app, DETAIL_URL, DETAIL);
 }

@@ -16,7 +16,7 @@ export const PRICE_MAXIMUM = 2_147_483_647;
 export const PRICE_MINIMUM = 0;
 
 /** Product name: 1 to 20 code points, not blank, stored trimmed. */
-export const Product = Type.String({
+const Product = Type.String({
   minLength: 1,
   maxLength: PRODUCT_MAX_LENGTH,
   description: 'Product name: 1 to 20 Unicode code points; surrounding whitespace is trimmed; no NUL.',
@@ -24,7 +24,7 @@ export const Product = Type.String({
 });
 
 /** Price: a whole number from 0 to 2^31 - 1 (currency-neutral, smallest unit). */
-export const Price = Type.Integer({
+const Price = Type.Integer({
   minimum: PRICE_MINIMUM,
   maximum: PRICE_MAXIMUM,
   description: 'Price as a whole number from 0 to 2147483647. Numeric strings such as "100" are accepted.',
@@ -32,7 +32,7 @@ export const Price = Type.Integer({
 });
 
 /** Item id: a positive integer assigned by the database, never reused. */
-export const ItemId = Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] });
+const ItemId = Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] });
 
 /** An item as the API returns it. */
 export const Item = Type.Object({ id: ItemId, product: Product, price: Price }, { additionalProperties: false });

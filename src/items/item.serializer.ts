@@ -10,7 +10,7 @@ import { PRICE_MAXIMUM, PRICE_MINIMUM, PRODUCT_MAX_LENGTH, type ItemPatch, type 
 import { parsePythonInt, pythonStrip } from '../drf/python.js';
 
 /** DRF's error body: field → messages. */
-export type FieldErrors = Record<string, string[]>;
+type FieldErrors = Record<string, string[]>;
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
@@ -45,7 +45,7 @@ function pythonTypeName(value: unknown): string {
  * `ProhibitNullCharactersValidator` and `ProhibitSurrogateCharactersValidator`. Numbers become
  * strings (`123` → `"123"`); booleans, arrays and objects are refused.
  */
-export function validateProduct(value: unknown): Validation<string> {
+function validateProduct(value: unknown): Validation<string> {
   if (value === null) return { ok: false, errors: { product: [MESSAGES.null] } };
   if (typeof value === 'string' && pythonStrip(value) === '')
     return { ok: false, errors: { product: [MESSAGES.blank] } };
@@ -70,7 +70,7 @@ export function validateProduct(value: unknown): Validation<string> {
  * removing a trailing `.000`; so `"100"`, `" 7 "`, `1.0`, `1e2` and `"１２３"` are integers, while
  * `1.5`, `"1e2"`, `"0x10"`, `true` and `""` are not.
  */
-export function validatePrice(value: unknown): Validation<number> {
+function validatePrice(value: unknown): Validation<number> {
   if (value === null) return { ok: false, errors: { price: [MESSAGES.null] } };
   if (typeof value === 'string' && value.length > MAX_INTEGER_STRING_LENGTH) {
     return { ok: false, errors: { price: [MESSAGES.maxStringLength] } };

@@ -5,22 +5,26 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { methodNotAllowedRoute } from '../drf/view.js';
 
-export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  const ok = async (_request: unknown, reply: import('fastify').FastifyReply) =>
-    reply.type('text/html; charset=utf-8').send('OK');
-  app.get('/healthz', {
-    schema: {
-      operationId: 'healthz',
-      summary: 'Liveness: answers OK while the process serves',
-      tags: ['operations'],
-      response: { 200: { content: { 'text/html': { schema: Type.String({ examples: ['OK'] }) } } } },
-    },
-    handler: ok,
-  });
-  app.options('/healthz', { schema: { hide: true } }, ok);
-  methodNotAllowedRoute(app, '/healthz', { allow: 'GET, HEAD, OPTIONS', viewName: 'Health' });
-}
+/** Registers `/healthz`. */
+export const healthRoutes = fp(
+  async (app) => {
+    const ok = async (_request: unknown, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send('OK');
+    app.get('/healthz', {
+      schema: {
+        operationId: 'healthz',
+        summary: 'Liveness: answers OK while the process serves',
+        tags: ['operations'],
+        response: { 200: { content: { 'text/html': { schema: Type.String({ examples: ['OK'] }) } } } },
+      },
+      handler: ok,
+    });
+    app.options('/healthz', { schema: { hide: true } }, ok);
+    methodNotAllowedRoute(app, '/healthz', { allow: 'GET, HEAD, OPTIONS', viewName: 'Health' });
+  },
+  { name: 'health-routes', dependencies: ['drf-errors', 'openapi'] },
+);

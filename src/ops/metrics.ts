@@ -10,10 +10,18 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Db } from '../db/database.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's metrics, rendered by `GET /metrics`. */
+    metrics: Metrics;
+  }
+}
+
 /** Route label for requests that matched no route (404s), so raw URLs never become label values. */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 /** The service's metrics and the registry `/metrics` renders. */
 export interface Metrics {
@@ -31,7 +39,7 @@ export interface Metrics {
  *   {@link Db.poolStats} at scrape time
  * - prom-client default metrics (`process_*`, `nodejs_*`)
  */
-export function createMetrics(db: Db): Metrics {
+function createMetrics(db: Db): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status_code'] as const;
@@ -79,3 +87,14 @@ export function createMetrics(db: Db): Metrics {
     },
   };
 }
+
+/** Creates the app's metrics (`app.metrics`), counts every answered request, and clears the registry on close. */
+export const metricsPlugin = fp<{ db: Db }>(
+  async (app, { db }) => {
+    const metrics = createMetrics(db);
+    app.decorate('metrics', metrics);
+    app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
+    app.addHook('onClose', async () => metrics.registry.clear());
+  },
+  { name: 'metrics' },
+);

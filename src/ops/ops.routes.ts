@@ -3,26 +3,23 @@
  *
  * - `GET /readyz`: readiness for the load balancer. 200 `{"status":"ready"}` when a `select 1`
  *   answers within {@link READY_CHECK_TIMEOUT_MS}; 503 `{"detail":"Database unavailable."}` when it
- *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun (FIELD_NOTES F2, F7).
+ *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun, so
+ *   the load balancer stops routing here before the listener closes.
  * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `metrics.ts`).
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
-import type { Metrics } from './metrics.js';
-import type { Readiness } from './readiness.js';
 
 /** Longest wait for the readiness query, in ms: well under the ALB health check timeout (5 s default). */
-export const READY_CHECK_TIMEOUT_MS = 2000;
+const READY_CHECK_TIMEOUT_MS = 2000;
 
 export interface OpsRoutesOptions {
   db: Db;
-  readiness: Readiness;
-  metrics: Metrics;
   /** Renders the metrics text; by default this process's registry. A cluster worker passes every worker's aggregate. */
   renderMetrics?: () => Promise<string>;
 }
@@ -32,7 +29,7 @@ export interface OpsRoutesOptions {
  *
  * @throws the driver's error, or an `Error` with code `ETIMEDOUT` when the database does not answer in time.
  */
-export async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): Promise<void> {
+async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -47,40 +44,45 @@ export async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): 
   }
 }
 
-export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
-  const { db, readiness, metrics } = options;
-  const renderMetrics = options.renderMetrics ?? (() => metrics.registry.metrics());
+/** Registers `GET /readyz` and `GET /metrics`, reading `app.readiness` and `app.metrics`. */
+export const opsRoutes = fp<OpsRoutesOptions>(
+  async (app, options) => {
+    const { db } = options;
+    const { readiness, metrics } = app;
+    const renderMetrics = options.renderMetrics ?? (() => metrics.registry.metrics());
 
-  app.get('/readyz', {
-    schema: {
-      operationId: 'readyz',
-      summary: 'Readiness: 200 while the database answers and the process is not shutting down',
-      tags: ['operations'],
-      response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Detail },
-    },
-    handler: async (request, reply) => {
-      reply.header('cache-control', 'no-store');
-      if (readiness.shuttingDown) return reply.code(503).send({ detail: 'Shutting down.' });
-      try {
-        await pingDatabase(db);
-      } catch (error) {
-        request.log.warn({ err: error, code: (error as { code?: unknown }).code }, 'readiness check failed');
-        return reply.code(503).send({ detail: 'Database unavailable.' });
-      }
-      return { status: 'ready' as const };
-    },
-  });
+    app.get('/readyz', {
+      schema: {
+        operationId: 'readyz',
+        summary: 'Readiness: 200 while the database answers and the process is not shutting down',
+        tags: ['operations'],
+        response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Detail },
+      },
+      handler: async (request, reply) => {
+        reply.header('cache-control', 'no-store');
+        if (readiness.shuttingDown) return reply.code(503).send({ detail: 'Shutting down.' });
+        try {
+          await pingDatabase(db);
+        } catch (error) {
+          request.log.warn({ err: error, code: (error as { code?: unknown }).code }, 'readiness check failed');
+          return reply.code(503).send({ detail: 'Database unavailable.' });
+        }
+        return { status: 'ready' as const };
+      },
+    });
 
-  app.get('/metrics', {
-    schema: {
-      operationId: 'metrics',
-      summary: 'Prometheus metrics (text exposition format)',
-      tags: ['operations'],
-      response: { 200: { content: { 'text/plain': { schema: Type.String() } } } },
-    },
-    handler: async (_request, reply) => {
-      reply.header('cache-control', 'no-store').type(metrics.registry.contentType);
-      return renderMetrics();
-    },
-  });
-}
+    app.get('/metrics', {
+      schema: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (text exposition format)',
+        tags: ['operations'],
+        response: { 200: { content: { 'text/plain': { schema: Type.String() } } } },
+      },
+      handler: async (_request, reply) => {
+        reply.header('cache-control', 'no-store').type(metrics.registry.contentType);
+        return renderMetrics();
+      },
+    });
+  },
+  { name: 'ops-routes', dependencies: ['metrics', 'readiness', 'drf-errors', 'openapi'] },
+);

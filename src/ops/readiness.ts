@@ -1,9 +1,18 @@
 /**
  * Whether this process should still receive new traffic. Shutdown flips it first, so `/readyz`
- * answers 503 while requests are still served during the drain (FIELD_NOTES F2).
+ * answers 503 while requests are still served during the drain: the load balancer deregisters the
+ * task before its listener closes.
  *
  * @module
  */
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This process's phase, read by `/readyz`. */
+    readiness: Readiness;
+  }
+}
 
 /**
  * The process's phase, shared by the shutdown sequence, `/readyz`, and the hook that adds
@@ -38,3 +47,15 @@ export class Readiness {
     this.#closing = true;
   }
 }
+
+/** Shares `readiness` as `app.readiness`, and sends `Connection: close` once the server is closing. */
+export const readinessPlugin = fp<{ readiness: Readiness }>(
+  async (app, { readiness }) => {
+    app.decorate('readiness', readiness);
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (readiness.closing) reply.header('connection', 'close');
+      return payload;
+    });
+  },
+  { name: 'readiness' },
+);

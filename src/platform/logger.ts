@@ -63,9 +63,9 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
     filePath = path.resolve(logDir, LOG_FILE_NAME);
     let reported = false;
     const fileProblem = (err: unknown) => {
-      // Removed by identity: multistream keeps its entries sorted with the newest first, so a
-      // position-based id had removed stdout and kept the failing file, whose every write then
-      // failed again and logged again, without end (issue 7: /dev/full as the log file ran out of memory).
+      // Removed by identity: multistream keeps its entries sorted newest first, so a position
+      // could name stdout and keep the failing file, whose every write would fail and log again
+      // without end.
       const entry = streams.streams.find((s) => s.stream === file) as { id?: number } | undefined;
       if (entry?.id !== undefined) streams.remove(entry.id);
       // Closed, so its descriptor and pending buffer don't keep the process alive.

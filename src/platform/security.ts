@@ -3,8 +3,8 @@
  * `CORS_ORIGINS` (@fastify/cors).
  *
  * Headers (OWASP HTTP Headers Cheat Sheet), the set @fastify/helmet 13 sends with these options,
- * computed once at start-up instead of per response (helmet rebuilt them on every response: about
- * 10% of the server's CPU on `/healthz`, see BENCHMARKS.md): `X-Content-Type-Options: nosniff`,
+ * computed once at start-up rather than per response, as helmet would (BENCHMARKS.md):
+ * `X-Content-Type-Options: nosniff`,
  * `X-Frame-Options: DENY`, `Referrer-Policy: same-origin`, `Cross-Origin-Opener-Policy: same-origin`,
  * HSTS, and a CSP of
  * `default-src 'self'` that still runs the local `/docs` and `/` pages (scripts from files only;
@@ -18,16 +18,17 @@
  * @module
  */
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 
 /** Methods a cross-origin page may use: those the items API serves. */
-export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** Seconds a browser may cache a preflight answer (Chromium caps it at 7200). */
-export const CORS_MAX_AGE = 600;
+const CORS_MAX_AGE = 600;
 
 /** The Content-Security-Policy directives (camelCase names, as helmet takes them). */
-export const CSP_DIRECTIVES = {
+const CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   baseUri: ["'self'"],
   fontSrc: ["'self'", 'data:'],
@@ -46,7 +47,7 @@ function directiveName(name: string): string {
 }
 
 /** Every security header, with its value; sent unchanged on every response. */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy': Object.entries(CSP_DIRECTIVES)
     .map(([name, values]) => `${directiveName(name)} ${values.join(' ')}`)
     .join(';'),
@@ -66,7 +67,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 });
 
 /** Whether `request` is a CORS preflight rather than a plain `OPTIONS` (DRF metadata). */
-export function isPreflight(request: FastifyRequest): boolean {
+function isPreflight(request: FastifyRequest): boolean {
   return (
     request.method === 'OPTIONS' &&
     request.headers.origin !== undefined &&
@@ -78,25 +79,25 @@ export function isPreflight(request: FastifyRequest): boolean {
  * Adds {@link SECURITY_HEADERS} to every response (set on arrival, so errors, 404s and redirects carry
  * them too) and, when `corsOrigins` is not empty, registers CORS.
  */
-export async function registerSecurity(
-  app: FastifyInstance,
-  { corsOrigins }: { corsOrigins: readonly string[] },
-): Promise<void> {
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    done();
-  });
-  if (corsOrigins.length === 0) return;
-  const base: FastifyCorsOptions = {
-    origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
-    methods: CORS_METHODS,
-    exposedHeaders: ['X-Request-ID', 'Location', 'Allow'],
-    maxAge: CORS_MAX_AGE,
-    strictPreflight: false,
-  };
-  await app.register(cors, {
-    hook: 'onRequest',
-    delegator: (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) =>
-      callback(null, { ...base, preflight: isPreflight(request) }),
-  });
-}
+export const security = fp<{ corsOrigins: readonly string[] }>(
+  async (app, { corsOrigins }) => {
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(SECURITY_HEADERS);
+      done();
+    });
+    if (corsOrigins.length === 0) return;
+    const base: FastifyCorsOptions = {
+      origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
+      methods: CORS_METHODS,
+      exposedHeaders: ['X-Request-ID', 'Location', 'Allow'],
+      maxAge: CORS_MAX_AGE,
+      strictPreflight: false,
+    };
+    await app.register(cors, {
+      hook: 'onRequest',
+      delegator: (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) =>
+        callback(null, { ...base, preflight: isPreflight(request) }),
+    });
+  },
+  { name: 'security' },
+);

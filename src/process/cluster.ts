@@ -22,7 +22,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { SHUTDOWN_SIGNALS } from './shutdown.js';
 
 /** Extra time the primary gives workers beyond their own shutdown timeout before SIGKILL. */
-export const PRIMARY_GRACE_MS = 2000;
+const PRIMARY_GRACE_MS = 2000;
 
 /** IPC message type for "send me the cluster's metrics" (worker → primary) and the answer. */
 const METRICS_MESSAGE = 'itemstore:cluster-metrics';
@@ -115,7 +115,7 @@ export function runPrimary({ workers: size, logger, sinks, shutdownTimeoutMs }: 
 }
 
 /** Longest wait for the primary's aggregated metrics before a worker answers with its own. */
-export const CLUSTER_METRICS_TIMEOUT_MS = 6000;
+const CLUSTER_METRICS_TIMEOUT_MS = 6000;
 
 /**
  * Returns the `/metrics` renderer for this process: in a cluster worker, the aggregate over every

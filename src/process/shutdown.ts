@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of one serving process (FIELD_NOTES F2, F3), on SIGTERM or SIGINT:
+ * Graceful shutdown of one serving process, on SIGTERM or SIGINT, losing no request and no log line:
  *
  * 1. `/readyz` turns 503 ("shutdown started" is logged);
  * 2. after SIGTERM only, the server keeps serving for `drainMs`, so the load balancer finishes

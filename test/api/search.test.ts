@@ -1,5 +1,5 @@
 /**
- * Issue 3 item 4: `?search=` (DRF `SearchFilter`: case-insensitive substring, terms AND-ed) and
+ * `?search=` (DRF `SearchFilter`: case-insensitive substring, terms AND-ed) and
  * `?ordering=` (DRF `OrderingFilter`), alone and with `?product=`, identical on both backends.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 3 item 6 and FIELD_NOTES F7: database failures become JSON errors with no SQL, stack or
+ * Database failures become JSON errors with no SQL, stack or
  * credentials in the body, and the full error in the log. Unavailable (refused, timed out) → 503,
  * a write the database rejects → 500.
  */

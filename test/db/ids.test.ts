@@ -1,5 +1,5 @@
 /**
- * FIELD_NOTES F4: ids are PostgreSQL `bigint` / SQLite 64-bit integers and must leave as JSON
+ * Ids are PostgreSQL `bigint` / SQLite 64-bit integers and must leave as JSON
  * numbers, never strings or BigInt, including above 2^31; above 2^53 - 1 PostgreSQL fails loudly.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * `npm run migrate` (`node dist/migrate.js` after the build), the analogue of
- * `python manage.py migrate` (issue 2, item 7): applies what is pending and exits 0, then does
+ * `python manage.py migrate`: applies what is pending and exits 0, then does
  * nothing on a second run. Also checks where `sqlite:///relative` and `sqlite:////absolute` URLs
  * put the file.
  */

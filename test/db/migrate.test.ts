@@ -1,5 +1,5 @@
 /**
- * Issue 3 item 2: one migration history for both backends, `npm run migrate` (dist/migrate.js) on
+ * One migration history for both backends, `npm run migrate` (dist/migrate.js) on
  * PostgreSQL, two migrators at once, the replaced service's schema, and taking over its table.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 3 item 1 and FIELD_NOTES F7: the PostgreSQL connection pool and the `DB_*` variables the
+ * The PostgreSQL connection pool and the `DB_*` variables the
  * replaced service's deployments set.
  */
 import assert from 'node:assert/strict';

@@ -137,7 +137,7 @@ describe('Dockerfile', () => {
     assert.match(command.join(' '), /http:\/\/127\.0\.0\.1:.*\/healthz/);
   });
 
-  it('34 CMD is exec form ["node", "dist/server.js"], the file npm run build emits from src/server.ts (F2: SIGTERM reaches node)', () => {
+  it('34 CMD is exec form ["node", "dist/server.js"], the file npm run build emits from src/server.ts so SIGTERM reaches node', () => {
     const cmds = finalOf('CMD');
     assert.equal(cmds.length, 1);
     assert.deepEqual(jsonStrings(cmds[0]!), ['node', 'dist/server.js']);

@@ -383,10 +383,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(lb.drop_invalid_header_fields, true);
     assert.match(String(lb.enable_deletion_protection), /^\$\{var\.[a-z_]+\}$/);
     const idle = resolve(tf, lb.idle_timeout);
-    assert.ok(
-      typeof idle === 'number' && idle < 72,
-      'ALB idle timeout below the app keep-alive (72 s, FIELD_NOTES F1)',
-    );
+    assert.ok(typeof idle === 'number' && idle < 72, 'ALB idle timeout below the app keep-alive (72 s)');
   });
 
   it('11 with a certificate: HTTPS listener on a TLS 1.3 policy and port 80 redirects; without one: port 80 forwards', async () => {
@@ -554,7 +551,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
 
   it('14a container environment: log file off (stdout → awslogs), TLS required to PostgreSQL, DB settings from Terraform', async () => {
     const environment = Object.fromEntries((app.environment as Block[]).map((e) => [e.name, e.value]));
-    assert.equal(environment.LOG_DIR, '', 'LOG_DIR="" turns the log file off on Fargate (FIELD_NOTES F3)');
+    assert.equal(environment.LOG_DIR, '', 'LOG_DIR="" turns the log file off on Fargate');
     assert.equal(environment.TRUST_PROXY, 'true');
     assert.ok(
       ['verify-full', 'no-verify'].includes(String(environment.PGSSLMODE)),

@@ -1,5 +1,5 @@
 /**
- * Request logging of the built server, as a real process (issue 2, item 5; FIELD_NOTES F3):
+ * Request logging of the built server, as a real process:
  * every request and response is a JSON line on stdout and in `LOG_DIR/api_server.log`, none is lost
  * on SIGTERM, bodies appear at debug level cut at `LOG_BODY_MAX`, the log folder is created, and a
  * start-up failure is logged to both sinks before exit code 1.
@@ -175,7 +175,7 @@ describe('request logging (built server process)', () => {
     ],
   ];
   for (const [cause, databaseUrl, reason] of startupFailures) {
-    it(`logs a start-up failure (${cause}) to stdout and the file before exit code 1 (FIELD_NOTES F3)`, async (t) => {
+    it(`logs a start-up failure (${cause}) to stdout and the file before exit code 1`, async (t) => {
       const dir = scratchDir(t);
       const logDir = path.join(dir, 'logs');
       const run = runBuilt(t, 'server.js', {

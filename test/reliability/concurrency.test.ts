@@ -1,5 +1,5 @@
 /**
- * Concurrency (issue 7, item 3; FIELD_NOTES F8), through the real socket on both backends:
+ * Concurrency, through the real socket on both backends:
  * 1,000 creates fired at once give exactly 1,000 rows with distinct ids; concurrent PUT, PATCH and
  * DELETE on one row never give a 5xx; on SQLite, a second process holding the write lock
  * (`BEGIN IMMEDIATE`) for 2 s makes requests wait and succeed, never "database is locked".

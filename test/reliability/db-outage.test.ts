@@ -1,5 +1,5 @@
 /**
- * Database outage (issue 7, item 2; FIELD_NOTES F7): a TCP proxy between the service and the real
+ * Database outage: a TCP proxy between the service and the real
  * PostgreSQL is cut (every connection destroyed, new ones refused) and restored.
  *
  * While cut: every data endpoint answers 503 `{"detail": ...}` within {@link ANSWER_BOUND_MS} (no

@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing of every endpoint (issue 7, item 1), through the real socket.
+ * Property-based fuzzing of every endpoint, through the real socket.
  *
  * Arbitrary JSON and non-JSON bodies (including `__proto__`/`constructor` keys and item-like objects
  * whose product and price have any type), query strings, ids, methods, `Content-Type` and `Accept`

@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 7, item 6), through the real socket: SQL injection in every parameter (both
+ * Hostile input, through the real socket: SQL injection in every parameter (both
  * backends), `__proto__`/`constructor` keys, oversized bodies, deeply nested JSON, invalid UTF-8,
  * very long URLs, slow clients, and path tricks. Never a 5xx, always a JSON error, the table intact,
  * and never another item's data.

@@ -1,5 +1,5 @@
 /**
- * An unwritable log file (issue 7, item 5) never stops the service: it keeps serving, keeps logging
+ * An unwritable log file never stops the service: it keeps serving, keeps logging
  * every line to stdout, and says once, in exactly one line, what went wrong.
  *
  * The tests run as root, so file modes stop nothing; each fault here really fails for root:

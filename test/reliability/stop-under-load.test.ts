@@ -1,5 +1,5 @@
 /**
- * Stop under load (issue 7, item 4; FIELD_NOTES F2, F3): the built server process takes a bounded
+ * Stop under load: the built server process takes a bounded
  * keep-alive load, gets SIGTERM in the middle of it, and must
  * - exit with code 0;
  * - have, in its log file, the request and response lines of every request that got a response

@@ -1,5 +1,5 @@
 /**
- * The process model (issue 4 item 3): `WEB_CONCURRENCY` workers under a primary that migrates once,
+ * The process model: `WEB_CONCURRENCY` workers under a primary that migrates once,
  * replaces a worker that dies (and logs it), aggregates `/metrics`, relays SIGTERM and exits 0.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Configuration (issue 4 item 8): read once, validated, a bad value stops the built server with one
+ * Configuration: read once, validated, a bad value stops the built server with one
  * line naming the variable; `.env.example`, the README table and what `src/config.ts` reads list the
  * same variables.
  */

@@ -1,5 +1,5 @@
 /**
- * `/readyz` and `/metrics` (issue 4 item 5, FIELD_NOTES F7) on a real socket, over SQLite, a real
+ * `/readyz` and `/metrics` on a real socket, over SQLite, a real
  * PostgreSQL, and a PostgreSQL port where nothing listens.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Request ids (issue 4 item 6): an incoming `X-Request-ID` is kept (a missing or unsafe one
+ * Request ids: an incoming `X-Request-ID` is kept (a missing or unsafe one
  * replaced by a UUID), returned in the response, and carried by every log line of that request,
  * in the log file: the request line, the response line, and an error line.
  */

@@ -1,5 +1,5 @@
 /**
- * Front end and safety (issue 4 item 7): CORS from `CORS_ORIGINS` with real preflights, DRF's own
+ * Front end and safety: CORS from `CORS_ORIGINS` with real preflights, DRF's own
  * `OPTIONS` metadata untouched, security headers on every kind of response, the body limit, and
  * the header and request timeouts against slow clients on a bare socket.
  */

@@ -1,6 +1,6 @@
 /**
- * Graceful shutdown of the built server (FIELD_NOTES F2, F3) and the keep-alive settings behind an
- * ALB (F1). Slow requests are real: each client sends its headers and half of a JSON body, and
+ * Graceful shutdown of the built server and the keep-alive settings behind an
+ * ALB. Slow requests are real: each client sends its headers and half of a JSON body, and
  * finishes the body only after the server has started closing.
  */
 import assert from 'node:assert/strict';
@@ -130,7 +130,7 @@ describe('graceful shutdown on SIGTERM', () => {
   });
 });
 
-describe('keep-alive behind an ALB (FIELD_NOTES F1)', () => {
+describe('keep-alive behind an ALB', () => {
   it('keeps idle sockets longer than the ALB 60 s idle timeout, and headersTimeout above that', async (t) => {
     const { app } = await startTestApp(t);
     assert.equal(app.server.keepAliveTimeout, 72_000);
