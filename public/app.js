@@ -5,8 +5,12 @@
  * field, linked with `aria-describedby` and `aria-invalid`, and the first invalid field gets focus;
  * outcomes are announced in the `role="status"` region; focus goes somewhere sensible after each
  * action. No inline scripts or handlers (the page runs under `default-src 'self'`).
+ *
+ * Concurrent edits: opening the editor reads the item and its ETag; saving sends it in `If-Match`,
+ * so when someone else saved the item first the API answers 412 and nothing is overwritten. The
+ * editor then says so, shows what the item holds now, and a second Save replaces that knowingly.
  */
-import { ApiError, createItem, deleteItem, listItems, updateItem } from './items-api.js';
+import { ApiError, createItem, deleteItem, listItems, retrieveItem, updateItem } from './items-api.js';
 
 const FIELDS = ['product', 'price'];
 const FIELD_LABELS = { product: 'Product', price: 'Price' };
@@ -28,7 +32,7 @@ const deleteDialog = $('delete-dialog');
  */
 const ROWS_PER_PAGE = 200;
 
-const state = { items: [], search: '', editingId: undefined, shown: ROWS_PER_PAGE };
+const state = { items: [], search: '', editingId: undefined, editingETag: undefined, shown: ROWS_PER_PAGE };
 
 /** Announces `message` in the live region (cleared first so a repeated message is read again). */
 function announce(message) {
@@ -310,10 +314,29 @@ $('search-clear').addEventListener('click', () => {
 
 // ---- edit -------------------------------------------------------------------------------------
 
-function startEdit(id) {
-  state.editingId = id;
+/** The item vanished while the user looked at it: reload the list and say so. */
+async function goneAway(item) {
+  state.editingId = undefined;
+  await reload();
+  announce(`${itemLabel(item)} no longer exists.`);
+  itemsHeading.focus();
+}
+
+/** Opens the editor on the item as stored now, remembering its ETag for the save. */
+async function startEdit(item) {
+  let current;
+  try {
+    current = await retrieveItem(item.id);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return goneAway(item);
+    announce(`Opening ${itemLabel(item)} failed: ${error.message}`);
+    return;
+  }
+  state.items = state.items.map((i) => (i.id === item.id ? current.item : i));
+  state.editingId = item.id;
+  state.editingETag = current.etag;
   render();
-  const input = $(`edit-${id}-product`);
+  const input = $(`edit-${item.id}-product`);
   input.focus();
   input.select();
 }
@@ -326,24 +349,44 @@ function cancelEdit() {
   announce('Edit cancelled.');
 }
 
+/**
+ * Someone else saved the item after the editor read it (412): keep what the user typed, show what
+ * the item holds now, and take its new ETag, so that saving again replaces it knowingly.
+ */
+async function showConflict(item, controls) {
+  let current;
+  try {
+    current = await retrieveItem(item.id);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return goneAway(item);
+    showErrors(controls, error, 'Saving the item');
+    return;
+  }
+  state.editingETag = current.etag;
+  const now = current.item;
+  const text =
+    `Not saved: someone else changed this item while you were editing. It is now ${quote(now.product)} ` +
+    `at ${now.price.toLocaleString('en')}. Save again to replace that with your values, or Cancel to keep it.`;
+  controls.formError.textContent = text;
+  controls.formError.hidden = false;
+  announce(text);
+  controls.fields.product.input.focus();
+}
+
 async function saveEdit(item, prefix) {
   const controls = formControls(prefix);
   clearErrors(controls);
   let saved;
   try {
-    saved = await updateItem(item.id, readFields(controls));
+    saved = await updateItem(item.id, readFields(controls), state.editingETag);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      state.editingId = undefined;
-      await reload();
-      announce(`${itemLabel(item)} no longer exists.`);
-      itemsHeading.focus();
-      return;
-    }
+    if (error instanceof ApiError && error.status === 404) return goneAway(item);
+    if (error instanceof ApiError && error.status === 412) return showConflict(item, controls);
     showErrors(controls, error, 'Saving the item');
     return;
   }
   state.editingId = undefined;
+  state.editingETag = undefined;
   await reload();
   announce(`Saved ${itemLabel(saved)}.`);
   (rowButton(saved.id, 'edit') ?? itemsHeading).focus();
@@ -393,7 +436,7 @@ tableBody.addEventListener('click', (event) => {
   const id = Number(button.closest('tr').dataset.id);
   const item = state.items.find((i) => i.id === id);
   if (!item) return;
-  if (button.dataset.action === 'edit') startEdit(id);
+  if (button.dataset.action === 'edit') void startEdit(item);
   else if (button.dataset.action === 'delete') void remove(item, button);
   else if (button.dataset.action === 'cancel') cancelEdit();
 });

@@ -18,19 +18,26 @@ export class ApiError extends Error {
   }
 }
 
-async function call(url, { method = 'GET', json } = {}) {
+/**
+ * One request. `ifMatch` sends `If-Match` (the item's ETag as read), so a write is refused with 412
+ * when someone else changed the item first.
+ * @returns {Promise<{ body: unknown, etag: string | null }>} the JSON body (undefined for 204) and the `ETag`.
+ */
+async function send(url, { method = 'GET', json, ifMatch } = {}) {
   const init = { method, headers: { Accept: 'application/json' } };
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(json);
   }
+  if (ifMatch) init.headers['If-Match'] = ifMatch;
   let response;
   try {
     response = await fetch(url, init);
   } catch {
     throw new ApiError(0, { detail: 'The server could not be reached.' });
   }
-  if (response.status === 204) return undefined;
+  const etag = response.headers.get('ETag');
+  if (response.status === 204) return { body: undefined, etag };
   const text = await response.text();
   let body;
   try {
@@ -44,7 +51,11 @@ async function call(url, { method = 'GET', json } = {}) {
       body && typeof body === 'object' && !Array.isArray(body) ? body : { detail: `HTTP ${response.status}` },
     );
   }
-  return body;
+  return { body, etag };
+}
+
+async function call(url, options) {
+  return (await send(url, options)).body;
 }
 
 const itemUrl = (id) => `${ITEMS}${encodeURIComponent(id)}/`;
@@ -60,9 +71,18 @@ export function createItem(fields) {
   return call(ITEMS, { method: 'POST', json: fields });
 }
 
-/** `PUT /api/items/{id}/` → the updated item. */
-export function updateItem(id, fields) {
-  return call(itemUrl(id), { method: 'PUT', json: fields });
+/** `GET /api/items/{id}/` → `{ item, etag }`: the item as stored now, and its ETag for {@link updateItem}. */
+export async function retrieveItem(id) {
+  const { body, etag } = await send(itemUrl(id));
+  return { item: body, etag };
+}
+
+/**
+ * `PUT /api/items/{id}/` with `If-Match: etag` → the updated item. Throws an {@link ApiError} with
+ * status 412 when the item no longer has that ETag (someone else saved it first).
+ */
+export function updateItem(id, fields, etag) {
+  return call(itemUrl(id), { method: 'PUT', json: fields, ifMatch: etag });
 }
 
 /** `DELETE /api/items/{id}/`. */

@@ -2,7 +2,7 @@
 # npm run image:smoke — builds the Dockerfile for real, without a Docker engine or a registry,
 # runs the image, checks /healthz from outside the container, sends SIGTERM and requires exit 0.
 #
-# How (INFRA_CHECKLIST.md, last section): Debian's buildah, chroot isolation, vfs storage. The
+# How: Debian's buildah, chroot isolation, vfs storage. The
 # Dockerfile's base image (FROM node:<version>-bookworm-slim) cannot be pulled here, so it is made
 # locally under exactly that name, laid out like the official image: Debian bookworm from
 # debootstrap, the official Node.js binary and headers of that very version (npm package

@@ -1,301 +1,426 @@
 /**
  * Service configuration, read once from the environment at start-up.
  *
- * `process.env` is read here and nowhere else. Every key has a default and a one-line meaning;
- * the README and `.env.example` carry the same table. A bad value throws {@link ConfigError}
- * naming the variable, and the process entry points print that one line and exit 1.
+ * {@link VARIABLES} is the one specification of every variable the service reads: its one-line
+ * meaning, what it stands for when unset, and how its text is read. {@link Config} is derived from
+ * it, and `npm run config:docs` writes the README table and `.env.example` from it (a test fails
+ * when either disagrees). A default is written there and nowhere else.
+ *
+ * Rules that hold for every variable:
+ * - An empty (or blank) variable counts as unset, except `LOG_DIR`, where empty turns the log file off.
+ * - Every variable is read and checked, whichever database is selected: `DB_POOL_MAX=abc` stops an
+ *   SQLite service too.
+ * - A bad value throws {@link ConfigError}, whose message is one line starting with the variable's
+ *   name; the process entry points print that line and exit 1.
+ *
+ * Why a table of our own rather than `env-schema`/`@fastify/env` with a TypeBox schema: what needs
+ * checking here is mostly not a JSON-Schema shape. The database URL follows dj-database-url's
+ * conventions, two timeout defaults follow other variables (Node refuses a headers timeout above the
+ * request timeout), three rules relate two variables, and empty must mean unset, where Ajv's type
+ * coercion reports `""` as "must be number". Each of those would be code after the schema check
+ * anyway, and Ajv's messages (`/PORT must be <= 65535`) neither quote the value nor fit in one line
+ * per variable. A plain table keeps the rule, the default and the message side by side.
  *
  * @module
  */
+import net from 'node:net';
 import path from 'node:path';
 
-/** Where the items live: an embedded SQLite file, or a PostgreSQL server. */
-export type DatabaseConfig =
-  | { readonly client: 'sqlite'; readonly filename: string }
-  | {
-      readonly client: 'postgres';
-      /** libpq-style connection string (`postgres://user:pass@host:port/db`). */
-      readonly connectionString: string;
-      /** Most connections one process opens (`pg.Pool` `max`). */
-      readonly poolMax: number;
-      /** Milliseconds a query may wait for a free connection before it fails with 503. */
-      readonly connectionTimeoutMs: number;
-      /** PostgreSQL `statement_timeout`, in milliseconds, set on every connection. */
-      readonly statementTimeoutMs: number;
-    };
-
-export interface Config {
-  /** TCP port to listen on. `PORT`, default 8000 (the replaced gunicorn service's port). */
-  readonly port: number;
-  /** Interface to bind. `HOST`, default `0.0.0.0` (all interfaces, as a container needs). */
-  readonly host: string;
-  readonly database: DatabaseConfig;
-  /** pino level: fatal, error, warn, info, debug, trace, silent. `LOG_LEVEL`, default `info`. */
-  readonly logLevel: string;
-  /** Folder of `api_server.log`; empty string turns the file off. `LOG_DIR`, default `logs`. */
-  readonly logDir: string;
-  /** Longest request/response body logged at debug level, in UTF-16 code units. `LOG_BODY_MAX`, default 2048. */
-  readonly logBodyMax: number;
-  /** Largest accepted request body in bytes; larger gets 413. `BODY_LIMIT`, default 1 MiB. */
-  readonly bodyLimit: number;
-  /** Trust `X-Forwarded-*` from the load balancer. `TRUST_PROXY`, default `true` (the service sits behind an ALB). */
-  readonly trustProxy: boolean;
-  /** HTTP worker processes (node:cluster), gunicorn's `--workers`. `WEB_CONCURRENCY`, default 1 (no cluster). */
-  readonly webConcurrency: number;
-  /**
-   * Milliseconds the server keeps serving after SIGTERM while `/readyz` already answers 503, so the
-   * load balancer stops routing here first (FIELD_NOTES F2). SIGINT (Ctrl-C) skips it.
-   * `SHUTDOWN_DRAIN_MS`, default 5000.
-   */
-  readonly shutdownDrainMs: number;
-  /**
-   * Milliseconds from the signal to a forced exit (code 1) if closing hangs; keep it below ECS
-   * `stopTimeout` (30 s by default), after which the task takes SIGKILL. `SHUTDOWN_TIMEOUT`, default 25000.
-   */
-  readonly shutdownTimeoutMs: number;
-  /**
-   * Idle keep-alive socket lifetime in ms; must exceed the ALB idle timeout (60 s) or the ALB reuses
-   * a socket Node already closed and answers 502 (FIELD_NOTES F1). `KEEP_ALIVE_TIMEOUT_MS`, default 72000.
-   */
-  readonly keepAliveTimeoutMs: number;
-  /** Longest wait for a request's complete headers, ms; above keep-alive (F1). `HEADERS_TIMEOUT_MS`, default keep-alive + 1000. */
-  readonly headersTimeoutMs: number;
-  /** Longest wait for a whole request (headers and body), ms; 0 = no limit. `REQUEST_TIMEOUT_MS`, default 120000. */
-  readonly requestTimeoutMs: number;
-  /** Browser origins allowed by CORS (`https://app.example.com`), or `['*']`. `CORS_ORIGINS`, comma-separated, default none. */
-  readonly corsOrigins: readonly string[];
-  /**
-   * Longest a streamed list (`GET /api/items/` longer than one batch) may keep its database
-   * connection, in ms; a client reading slower than that has its response cut, so a stalled client
-   * cannot hold a pooled connection longer. `LIST_STREAM_TIMEOUT_MS`, default 60000.
-   */
-  readonly listStreamTimeoutMs: number;
-}
-
-/**
- * Every environment variable the service reads, with its default (as written in `.env.example`;
- * empty when unset means "none") and meaning. `.env.example` and the README table list the same
- * names (checked by `test/runtime/config.test.ts`).
- */
-export const ENVIRONMENT_VARIABLES: readonly { name: string; default: string; meaning: string }[] = [
-  { name: 'PORT', default: '8000', meaning: 'TCP port' },
-  { name: 'HOST', default: '0.0.0.0', meaning: 'interface to bind' },
-  {
-    name: 'DATABASE_URL',
-    default: 'sqlite:///data/db.sqlite3',
-    meaning: 'sqlite:///relative.sqlite3, sqlite:////absolute.sqlite3, or postgres://user:pass@host:5432/db',
-  },
-  { name: 'DB_HOST', default: '', meaning: 'without DATABASE_URL: PostgreSQL host (selects PostgreSQL)' },
-  { name: 'DB_PORT', default: '5432', meaning: 'with DB_HOST: PostgreSQL port' },
-  { name: 'DB_NAME', default: 'postgres', meaning: 'with DB_HOST: database name' },
-  { name: 'DB_USER', default: 'postgres', meaning: 'with DB_HOST: user' },
-  { name: 'DB_PASSWORD', default: '', meaning: 'with DB_HOST: password' },
-  {
-    name: 'DB_POOL_MAX',
-    default: '10',
-    meaning: 'PostgreSQL: most connections per process (tasks x workers x this must fit max_connections)',
-  },
-  {
-    name: 'DB_CONNECTION_TIMEOUT_MS',
-    default: '2000',
-    meaning: 'PostgreSQL: wait for a free connection before answering 503',
-  },
-  { name: 'DB_STATEMENT_TIMEOUT_MS', default: '5000', meaning: 'PostgreSQL: statement_timeout on every connection' },
-  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug (adds bodies), trace, silent' },
-  { name: 'LOG_DIR', default: 'logs', meaning: 'folder of api_server.log; empty turns the file off' },
-  { name: 'LOG_BODY_MAX', default: '2048', meaning: 'at debug, bodies are cut to this many characters' },
-  { name: 'BODY_LIMIT', default: '1048576', meaning: 'largest request body in bytes; larger gets 413' },
-  { name: 'TRUST_PROXY', default: 'true', meaning: 'trust X-Forwarded-* (the service runs behind an ALB)' },
-  { name: 'WEB_CONCURRENCY', default: '1', meaning: 'worker processes (node:cluster); 1 runs a single process' },
-  {
-    name: 'SHUTDOWN_DRAIN_MS',
-    default: '5000',
-    meaning: 'after SIGTERM, keep serving this long with /readyz at 503 before closing (SIGINT skips it)',
-  },
-  {
-    name: 'SHUTDOWN_TIMEOUT',
-    default: '25000',
-    meaning: 'ms from the signal until a hung shutdown is forced (exit 1); below ECS stopTimeout',
-  },
-  {
-    name: 'KEEP_ALIVE_TIMEOUT_MS',
-    default: '72000',
-    meaning: 'idle keep-alive socket lifetime; keep above the ALB idle timeout (60 s)',
-  },
-  {
-    name: 'HEADERS_TIMEOUT_MS',
-    default: '73000',
-    meaning: 'longest wait for complete request headers (default keep-alive + 1000); above keep-alive',
-  },
-  {
-    name: 'REQUEST_TIMEOUT_MS',
-    default: '120000',
-    meaning: 'longest wait for a whole request from the client; 0 = no limit',
-  },
-  {
-    name: 'CORS_ORIGINS',
-    default: '',
-    meaning: 'comma-separated browser origins allowed by CORS (https://app.example.com), or *',
-  },
-  {
-    name: 'LIST_STREAM_TIMEOUT_MS',
-    default: '60000',
-    meaning: 'longest a streamed list holds its database connection; a client reading slower is cut off',
-  },
-];
-
-/** A configuration value that cannot be used; `message` names the variable. */
+/** A configuration value that cannot be used; `message` is one line starting with the variable's name. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not an integer from ${min} to ${max}`);
-  }
-  return value;
+/** Reads a set, non-empty variable's text. @throws {ConfigError} naming `name`. */
+type Parser<T> = (raw: string, name: string) => T;
+
+/** One environment variable of {@link VARIABLES}. */
+export interface Variable<T> {
+  /** Its meaning, one line of Markdown, as the README table and `.env.example` show it. */
+  readonly doc: string;
+  /**
+   * What an unset variable stands for: a text, read exactly like a set value, or, when the value
+   * follows other variables, `{ rule }` in Markdown words, and {@link Variable.read} gives `undefined`.
+   */
+  readonly default: string | { readonly rule: string };
+  /** The value for the variable's text (`undefined` when unset). @throws {ConfigError} */
+  readonly read: (raw: string | undefined, name: string) => T;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name}=${JSON.stringify(env[name])} is not a boolean (true/false)`);
+const isUnset = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
+
+/** A variable whose default is a text, parsed like any value. */
+function withDefault<T>(defaultText: string, parse: Parser<T>, doc: string): Variable<T> {
+  return { doc, default: defaultText, read: (raw, name) => parse(isUnset(raw) ? defaultText : raw, name) };
 }
+
+/** A variable whose default follows other variables, as `rule` says; unset reads as `undefined`. */
+function withRule<T>(rule: string, parse: Parser<T>, doc: string): Variable<T | undefined> {
+  return { doc, default: { rule }, read: (raw, name) => (isUnset(raw) ? undefined : parse(raw, name)) };
+}
+
+const quote = (name: string, raw: string) => `${name}=${JSON.stringify(raw)}`;
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw, name) => {
+    const value = Number(raw);
+    if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${quote(name, raw)} is not an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+const boolean: Parser<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${quote(name, raw)} is not a boolean (true/false)`);
+};
+
+/** The text as given: passwords and names may carry blanks. */
+const text: Parser<string> = (raw) => raw;
+
+function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+  return (raw, name) => {
+    const value = raw.trim().toLowerCase();
+    if (!(values as readonly string[]).includes(value)) {
+      throw new ConfigError(`${quote(name, raw)} is not one of ${values.join(', ')}`);
+    }
+    return value as T;
+  };
+}
+
+/** A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*\.?$/i;
+
+/**
+ * An IP address (no brackets) or a host name. Whether it resolves to an address of this machine
+ * needs I/O: {@link checkHost} tells, before the service starts.
+ */
+const host: Parser<string> = (raw, name) => {
+  const value = raw.trim();
+  if (net.isIP(value) === 0 && !HOST_NAME.test(value)) {
+    throw new ConfigError(`${quote(name, raw)} is not an IP address (0.0.0.0, ::, 127.0.0.1) or a host name`);
+  }
+  return value;
+};
 
 /**
  * Reads `CORS_ORIGINS`: comma-separated origins as browsers send them in `Origin`
  * (`scheme://host[:port]`, no path, no trailing slash), or `*` for any.
- *
- * @throws {ConfigError} on an entry that is not an origin.
  */
-function origins(env: Env, name: string): string[] {
-  const list = (env[name] ?? '')
+const origins: Parser<readonly string[]> = (raw, name) => {
+  const list = raw
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
   for (const origin of list) {
     if (origin === '*') continue;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = URL.canParse(origin) ? new URL(origin) : undefined;
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
       throw new ConfigError(
         `${name} entry ${JSON.stringify(origin)} is not an origin like https://app.example.com (no path, no trailing slash)`,
       );
     }
   }
-  return list.includes('*') ? ['*'] : list;
-}
+  return Object.freeze(list.includes('*') ? ['*'] : list);
+};
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** Where the items live, as `DATABASE_URL` or `DB_HOST` names it. */
+type DatabaseLocation = { client: 'sqlite'; filename: string } | { client: 'postgres'; connectionString: string };
+
+const POSTGRES_URL_FORM = 'postgres://user:password@host:5432/database';
 
 /**
- * Reads the database location in the dj-database-url convention the replaced service used:
+ * Reads a database URL in the dj-database-url convention the replaced service used:
  * `sqlite:///relative/path.sqlite3`, `sqlite:////absolute/path.sqlite3`, `sqlite://:memory:`,
- * `postgres://…` or `postgresql://…`. Without `DATABASE_URL`, `DB_HOST` (with `DB_NAME`, `DB_USER`,
- * `DB_PASSWORD`, `DB_PORT`, as the replaced service's deployments set them) selects PostgreSQL;
- * otherwise SQLite at `data/db.sqlite3`.
- *
- * @throws {ConfigError} on a URL scheme that is neither sqlite nor postgres.
+ * `postgres://…` or `postgresql://…`. A PostgreSQL URL must name a user and a host (in the URL or
+ * as libpq's `?user=`/`?host=` parameters): pg would otherwise fall back on the process's own
+ * environment and fail only at the first query. Its text is never quoted in an error: it may hold a password.
  */
-export function readDatabaseConfig(env: Env): DatabaseConfig {
-  const url = env.DATABASE_URL?.trim();
-  const pg = (connectionString: string): DatabaseConfig => ({
-    client: 'postgres',
-    connectionString,
-    poolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
-    connectionTimeoutMs: integer(env, 'DB_CONNECTION_TIMEOUT_MS', 2000, 1, 600_000),
-    statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 1, 3_600_000),
-  });
-  if (url) {
-    if (/^postgres(ql)?:\/\//i.test(url)) {
-      if (!URL.canParse(url))
-        throw new ConfigError(`DATABASE_URL is not a valid URL (postgres://user:password@host:5432/database)`);
-      return pg(url);
+const databaseUrl: Parser<DatabaseLocation> = (raw, name) => {
+  const url = raw.trim();
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    if (!parsed) throw new ConfigError(`${name} is not a valid URL (${POSTGRES_URL_FORM})`);
+    if (!parsed.hostname && !parsed.searchParams.get('host')) {
+      throw new ConfigError(`${name} names no host (${POSTGRES_URL_FORM})`);
     }
-    const sqlite = /^sqlite:\/\/(.*)$/i.exec(url);
-    if (sqlite) {
-      const rest = sqlite[1] ?? '';
-      if (rest === ':memory:' || rest === '/:memory:') return { client: 'sqlite', filename: ':memory:' };
-      if (!rest.startsWith('/') || rest === '/') {
-        throw new ConfigError(
-          `DATABASE_URL=${JSON.stringify(url)}: use sqlite:///relative/path or sqlite:////absolute/path`,
-        );
-      }
-      // sqlite:///a.db → "a.db" (relative); sqlite:////tmp/a.db → "/tmp/a.db" (absolute)
-      return { client: 'sqlite', filename: path.resolve(decodeURIComponent(rest.slice(1))) };
+    if (!parsed.username && !parsed.searchParams.get('user')) {
+      throw new ConfigError(`${name} names no user (${POSTGRES_URL_FORM})`);
     }
-    throw new ConfigError(
-      `DATABASE_URL=${JSON.stringify(url)} must start with sqlite://, postgres:// or postgresql://`,
-    );
+    return { client: 'postgres', connectionString: url };
   }
-  if (env.DB_HOST?.trim()) {
+  const sqlite = /^sqlite:\/\/(.*)$/i.exec(url);
+  if (sqlite) {
+    const rest = sqlite[1] ?? '';
+    if (rest === ':memory:' || rest === '/:memory:') return { client: 'sqlite', filename: ':memory:' };
+    if (!rest.startsWith('/') || rest === '/') {
+      throw new ConfigError(`${quote(name, url)}: use sqlite:///relative/path or sqlite:////absolute/path`);
+    }
+    // sqlite:///a.db → "a.db" (relative); sqlite:////tmp/a.db → "/tmp/a.db" (absolute)
+    return { client: 'sqlite', filename: path.resolve(decodeURIComponent(rest.slice(1))) };
+  }
+  throw new ConfigError(`${quote(name, url)} must start with sqlite://, postgres:// or postgresql://`);
+};
+
+/** The database without `DATABASE_URL` and `DB_HOST`: a file under the working directory. */
+const DEFAULT_DATABASE_URL = 'sqlite:///data/db.sqlite3';
+
+/** Headers must time out after keep-alive, or the ALB reuses a socket Node already closed (502). */
+const HEADERS_AFTER_KEEP_ALIVE_MS = 1000;
+
+/** The request timeout unless the headers timeout is longer (Node refuses a shorter one). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every environment variable the service reads, in the order the README table and `.env.example`
+ * list them. Sources of the defaults: `PORT`, `WEB_CONCURRENCY`, `DATABASE_URL` and the `DB_*`
+ * names are the replaced gunicorn/Django service's; the timeouts follow the ALB's 60 s idle timeout
+ * and ECS's 30 s `stopTimeout` (AWS documentation).
+ */
+export const VARIABLES = {
+  PORT: withDefault('8000', integer(0, 65535), 'TCP port'),
+  HOST: withDefault(
+    '0.0.0.0',
+    host,
+    'interface to bind: an IP address (`0.0.0.0` all IPv4, `::` all) or a name that resolves to an address of this machine',
+  ),
+  DATABASE_URL: withRule(
+    `\`${DEFAULT_DATABASE_URL}\`, or PostgreSQL at \`DB_HOST\` when that is set`,
+    databaseUrl,
+    '`sqlite:///relative.sqlite3`, `sqlite:////absolute.sqlite3`, or `postgres://user:pass@host:5432/db` naming a user and a host (also `postgresql://`; libpq URL parameters pass through to pg: `?sslmode=verify-full` for TLS with the server checked against `NODE_EXTRA_CA_CERTS`, `?sslmode=no-verify` for TLS without that check; pg reads `require` as `verify-full` and warns)',
+  ),
+  DB_HOST: withDefault(
+    '',
+    (raw) => raw.trim(),
+    "without `DATABASE_URL`, a set `DB_HOST` selects PostgreSQL at that host, with the variables below (the replaced service's deployment variables)",
+  ),
+  DB_PORT: withDefault('5432', integer(1, 65535), 'PostgreSQL port (with `DB_HOST`)'),
+  DB_NAME: withDefault('postgres', text, 'database name (with `DB_HOST`)'),
+  DB_USER: withDefault('postgres', text, 'user (with `DB_HOST`)'),
+  DB_PASSWORD: withDefault('', text, 'password (with `DB_HOST`)'),
+  DB_POOL_MAX: withDefault(
+    '10',
+    integer(1, 1000),
+    'PostgreSQL connections one process opens at most; more concurrent queries wait for a free one',
+  ),
+  DB_CONNECTION_TIMEOUT_MS: withDefault(
+    '2000',
+    integer(1, 600_000),
+    'how long a query waits for a connection (pool full, or server unreachable) before the request gets 503',
+  ),
+  DB_STATEMENT_TIMEOUT_MS: withDefault(
+    '5000',
+    integer(1, 3_600_000),
+    'PostgreSQL `statement_timeout` on every connection; a slower statement (or one waiting on a lock) is cancelled and the request gets 503',
+  ),
+  LOG_LEVEL: withDefault(
+    'info',
+    oneOf(LOG_LEVELS),
+    '`fatal`, `error`, `warn`, `info`, `debug` (adds bodies), `trace`, `silent`',
+  ),
+  LOG_DIR: {
+    doc: 'folder of `api_server.log`, created at start; set and empty turns the file off (the one variable where empty is not unset); a folder that cannot be created or written leaves stdout only',
+    default: 'logs',
+    read: (raw) => (raw === undefined ? 'logs' : raw.trim() === '' ? '' : raw),
+  } satisfies Variable<string>,
+  LOG_BODY_MAX: withDefault('2048', integer(0, 1_048_576), 'at `debug`, bodies are cut to this many characters'),
+  BODY_LIMIT: withDefault('1048576', integer(1024, 104_857_600), 'largest request body in bytes; larger gets 413'),
+  TRUST_PROXY: withDefault('true', boolean, 'trust `X-Forwarded-*` (the service runs behind an ALB)'),
+  WEB_CONCURRENCY: withDefault(
+    '1',
+    integer(1, 64),
+    "worker processes (node:cluster, gunicorn's `--workers`); 1 runs a single process",
+  ),
+  SHUTDOWN_DRAIN_MS: withDefault(
+    '5000',
+    integer(0, 600_000),
+    'after SIGTERM, keep serving this long with `/readyz` at 503 before closing, so the ALB stops routing here first (SIGINT skips it)',
+  ),
+  SHUTDOWN_TIMEOUT: withDefault(
+    '25000',
+    integer(1, 3_600_000),
+    'ms from the signal until a hung shutdown is forced (exit 1); keep below ECS `stopTimeout` (30 s)',
+  ),
+  KEEP_ALIVE_TIMEOUT_MS: withDefault(
+    '72000',
+    integer(1, 3_600_000),
+    'idle keep-alive socket lifetime; keep above the ALB idle timeout (60 s)',
+  ),
+  HEADERS_TIMEOUT_MS: withRule(
+    `\`KEEP_ALIVE_TIMEOUT_MS\` + ${HEADERS_AFTER_KEEP_ALIVE_MS}`,
+    integer(1, 3_601_000),
+    'longest wait for complete request headers; must be above `KEEP_ALIVE_TIMEOUT_MS`',
+  ),
+  REQUEST_TIMEOUT_MS: withRule(
+    `\`${REQUEST_TIMEOUT_MS}\`, or \`HEADERS_TIMEOUT_MS\` when that is larger`,
+    integer(0, 3_601_000),
+    'longest wait for a whole request (headers and body) from the client; 0 = no limit, otherwise at least `HEADERS_TIMEOUT_MS`',
+  ),
+  CORS_ORIGINS: withDefault(
+    '',
+    origins,
+    'comma-separated browser origins allowed by CORS (`https://app.example.com`), or `*`',
+  ),
+  IDEMPOTENCY_KEY_TTL_MS: withDefault(
+    '86400000',
+    integer(1, 31_536_000_000),
+    'how long (ms, 24 h) an `Idempotency-Key` on create and its stored answer are kept; a retry after that creates again, and later keyed creates purge the expired keys',
+  ),
+  LIST_STREAM_TIMEOUT_MS: withDefault(
+    '60000',
+    integer(100, 3_600_000),
+    'longest (ms) a list longer than one batch (1,000 items) may hold its database connection while it is streamed; a client reading slower has its response cut (the body ends without the chunked terminator), so a stalled client cannot keep a pooled connection',
+  ),
+} as const;
+
+/** Each variable's value, by name, before the rules that relate several of them. */
+type Settings = { [Name in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[Name]['read']> };
+
+function readSettings(env: Env): Settings {
+  const entries = Object.entries(VARIABLES).map(([name, variable]) => [
+    name,
+    (variable as Variable<unknown>).read(env[name], name),
+  ]);
+  return Object.fromEntries(entries) as Settings;
+}
+
+/** Where the items live: an embedded SQLite file, or a PostgreSQL server (see {@link VARIABLES} for each field's variable). */
+export type DatabaseConfig =
+  | { readonly client: 'sqlite'; readonly filename: string }
+  | {
+      readonly client: 'postgres';
+      /** libpq-style connection string. */
+      readonly connectionString: string;
+      /** `pg.Pool` `max`: `DB_POOL_MAX`. */
+      readonly poolMax: number;
+      /** Milliseconds: `DB_CONNECTION_TIMEOUT_MS`. */
+      readonly connectionTimeoutMs: number;
+      /** Milliseconds: `DB_STATEMENT_TIMEOUT_MS`. */
+      readonly statementTimeoutMs: number;
+    };
+
+function databaseConfig(s: Settings): DatabaseConfig {
+  let location: DatabaseLocation;
+  if (s.DATABASE_URL) location = s.DATABASE_URL;
+  else if (s.DB_HOST) {
     const u = new URL('postgres://localhost');
-    u.hostname = env.DB_HOST.trim();
-    u.port = String(integer(env, 'DB_PORT', 5432, 1, 65535));
-    u.username = encodeURIComponent(env.DB_USER ?? 'postgres');
-    u.password = encodeURIComponent(env.DB_PASSWORD ?? '');
-    u.pathname = `/${encodeURIComponent(env.DB_NAME ?? 'postgres')}`;
-    return pg(u.toString());
-  }
-  return { client: 'sqlite', filename: path.resolve('data/db.sqlite3') };
+    u.hostname = s.DB_HOST;
+    u.port = String(s.DB_PORT);
+    u.username = encodeURIComponent(s.DB_USER);
+    u.password = encodeURIComponent(s.DB_PASSWORD);
+    u.pathname = `/${encodeURIComponent(s.DB_NAME)}`;
+    location = { client: 'postgres', connectionString: u.toString() };
+  } else location = databaseUrl(DEFAULT_DATABASE_URL, 'DATABASE_URL');
+  if (location.client === 'sqlite') return Object.freeze(location);
+  return Object.freeze({
+    ...location,
+    poolMax: s.DB_POOL_MAX,
+    connectionTimeoutMs: s.DB_CONNECTION_TIMEOUT_MS,
+    statementTimeoutMs: s.DB_STATEMENT_TIMEOUT_MS,
+  });
 }
 
 /**
- * Builds the frozen {@link Config} from an environment (default `process.env`).
+ * Builds the frozen configuration from an environment (default `process.env`). Times are in
+ * milliseconds, sizes in bytes (`logBodyMax` in UTF-16 code units); each field's variable and
+ * meaning are in {@link VARIABLES}.
  *
  * @throws {ConfigError} naming the first variable whose value cannot be used.
  */
-export function loadConfig(env: Env = process.env): Config {
-  const logLevel = (env.LOG_LEVEL ?? 'info').trim().toLowerCase() || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is not one of ${LOG_LEVELS.join(', ')}`);
-  }
-  const keepAliveTimeoutMs = integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000);
-  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', keepAliveTimeoutMs + 1000, 1, 3_601_000);
+export function loadConfig(env: Env = process.env) {
+  const s = readSettings(env);
+  const keepAliveTimeoutMs = s.KEEP_ALIVE_TIMEOUT_MS;
+  const headersTimeoutMs = s.HEADERS_TIMEOUT_MS ?? keepAliveTimeoutMs + HEADERS_AFTER_KEEP_ALIVE_MS;
   if (headersTimeoutMs <= keepAliveTimeoutMs) {
     throw new ConfigError(
       `HEADERS_TIMEOUT_MS=${headersTimeoutMs} must be above KEEP_ALIVE_TIMEOUT_MS=${keepAliveTimeoutMs}`,
     );
   }
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', Math.max(120_000, headersTimeoutMs), 0, 3_601_000);
+  const requestTimeoutMs = s.REQUEST_TIMEOUT_MS ?? Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
   // Node's http.createServer refuses a headersTimeout above a non-zero requestTimeout (ERR_OUT_OF_RANGE).
   if (requestTimeoutMs !== 0 && requestTimeoutMs < headersTimeoutMs) {
     throw new ConfigError(
       `REQUEST_TIMEOUT_MS=${requestTimeoutMs} must be 0 or at least HEADERS_TIMEOUT_MS=${headersTimeoutMs}`,
     );
   }
-  const shutdownDrainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000);
-  const shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT', 25_000, 1, 3_600_000);
-  if (shutdownTimeoutMs <= shutdownDrainMs) {
-    throw new ConfigError(`SHUTDOWN_TIMEOUT=${shutdownTimeoutMs} must be above SHUTDOWN_DRAIN_MS=${shutdownDrainMs}`);
+  if (s.SHUTDOWN_TIMEOUT <= s.SHUTDOWN_DRAIN_MS) {
+    throw new ConfigError(
+      `SHUTDOWN_TIMEOUT=${s.SHUTDOWN_TIMEOUT} must be above SHUTDOWN_DRAIN_MS=${s.SHUTDOWN_DRAIN_MS}`,
+    );
   }
   return Object.freeze({
-    port: integer(env, 'PORT', 8000, 0, 65535),
-    host: env.HOST?.trim() || '0.0.0.0',
-    database: Object.freeze(readDatabaseConfig(env)),
-    logLevel,
-    logDir: env.LOG_DIR ?? 'logs',
-    logBodyMax: integer(env, 'LOG_BODY_MAX', 2048, 0, 1_048_576),
-    bodyLimit: integer(env, 'BODY_LIMIT', 1_048_576, 1024, 104_857_600),
-    trustProxy: boolean(env, 'TRUST_PROXY', true),
-    webConcurrency: integer(env, 'WEB_CONCURRENCY', 1, 1, 64),
-    shutdownDrainMs,
-    shutdownTimeoutMs,
+    port: s.PORT,
+    host: s.HOST,
+    database: databaseConfig(s),
+    logLevel: s.LOG_LEVEL,
+    logDir: s.LOG_DIR,
+    logBodyMax: s.LOG_BODY_MAX,
+    bodyLimit: s.BODY_LIMIT,
+    trustProxy: s.TRUST_PROXY,
+    webConcurrency: s.WEB_CONCURRENCY,
+    shutdownDrainMs: s.SHUTDOWN_DRAIN_MS,
+    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT,
     keepAliveTimeoutMs,
     headersTimeoutMs,
     requestTimeoutMs,
-    corsOrigins: Object.freeze(origins(env, 'CORS_ORIGINS')),
-    listStreamTimeoutMs: integer(env, 'LIST_STREAM_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    corsOrigins: s.CORS_ORIGINS,
+    idempotencyKeyTtlMs: s.IDEMPOTENCY_KEY_TTL_MS,
+    listStreamTimeoutMs: s.LIST_STREAM_TIMEOUT_MS,
+  });
+}
+
+/** The service configuration, as {@link loadConfig} builds it from {@link VARIABLES}. */
+export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * The database part of {@link loadConfig}, for tools that need no more than that.
+ *
+ * @throws {ConfigError} naming the first variable whose value cannot be used.
+ */
+export function readDatabaseConfig(env: Env): DatabaseConfig {
+  return databaseConfig(readSettings(env));
+}
+
+/**
+ * Reads `file` (default `.env` in the working directory) into `process.env` when it exists, with
+ * Node's own parser (`process.loadEnvFile`, the `--env-file` format). A variable already in the
+ * environment keeps its value, even an empty one: the environment takes precedence.
+ *
+ * @returns whether the file was there.
+ * @throws {ConfigError} when it exists but cannot be read.
+ */
+export function loadEnvFile(file = '.env'): boolean {
+  try {
+    process.loadEnvFile(file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new ConfigError(`${file} cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Binds `host` on a port the system picks, then closes it, so a name that does not resolve or an
+ * address that is not this machine's is reported as a configuration error before anything starts,
+ * rather than as a resolver error after the migrations.
+ *
+ * @throws {ConfigError} naming `HOST`, with the system's reason (ENOTFOUND, EADDRNOTAVAIL…).
+ */
+export function checkHost(host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new ConfigError(`${quote('HOST', host)} cannot be bound on this machine (${error.code ?? error.message})`),
+      ),
+    );
+    probe.listen({ host, port: 0 }, () => probe.close(() => resolve()));
   });
 }

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadEnvFile } from './config.js';
 import { createDb } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 
 async function main(): Promise<number> {
   let config;
   try {
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {

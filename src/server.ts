@@ -1,7 +1,8 @@
 /**
- * Process entry (`node dist/server.js`): reads and validates the configuration (a bad value: one
- * line on stderr naming the variable, exit 1), applies pending migrations once, then serves, in
- * this process when `WEB_CONCURRENCY` is 1, or in that many cluster workers (`process/cluster.ts`).
+ * Process entry (`node dist/server.js`): reads `.env` when present, reads and validates the
+ * configuration (a bad value, or a `HOST` this machine cannot bind: one line on stderr naming the
+ * variable, exit 1), applies pending migrations once, then serves, in this process when
+ * `WEB_CONCURRENCY` is 1, or in that many cluster workers (`process/cluster.ts`).
  * Serving processes stop gracefully on SIGTERM/SIGINT (`process/shutdown.ts`).
  *
  * SQLite with several workers means several connections on one WAL-mode file: reads run in
@@ -12,7 +13,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { checkHost, ConfigError, loadConfig, loadEnvFile, type Config } from './config.js';
 import { createDb, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger, type LogSinks } from './platform/logger.js';
@@ -20,9 +21,16 @@ import { clusterAwareMetrics, runPrimary } from './process/cluster.js';
 import { Readiness } from './ops/readiness.js';
 import { gracefulShutdown, onShutdownSignal } from './process/shutdown.js';
 
-function readConfig(): Config {
+/**
+ * `.env` (when present) under the environment, then the configuration; a process that will bind
+ * checks first that `HOST` can be bound (cluster workers bind through their primary).
+ */
+async function readConfig(): Promise<Config> {
   try {
-    return loadConfig();
+    loadEnvFile();
+    const config = loadConfig();
+    if (!cluster.isWorker) await checkHost(config.host);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`itemstore: invalid configuration: ${error.message}\n`);
@@ -79,7 +87,7 @@ async function serve(config: Config, sinks: LogSinks, options: { migrate: boolea
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = await readConfig();
   const sinks = createLogger({ level: config.logLevel, logDir: config.logDir });
   if (cluster.isWorker) return serve(config, sinks, { migrate: false });
   if (config.webConcurrency === 1) return serve(config, sinks, { migrate: true });

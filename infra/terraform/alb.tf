@@ -13,7 +13,7 @@ resource "aws_lb" "main" {
   subnets                    = aws_subnet.public[*].id
   drop_invalid_header_fields = true
   enable_deletion_protection = var.alb_deletion_protection
-  # Below the app's keep-alive timeout (72 s, FIELD_NOTES F1) so the ALB never reuses a socket
+  # Below the app's keep-alive timeout (72 s) so the ALB never reuses a socket
   # the target has already closed.
   idle_timeout = 60
 }

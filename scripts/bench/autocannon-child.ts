@@ -3,7 +3,7 @@
  * generator never shares an event loop with the harness or the server.
  *
  * Usage: `node --import tsx scripts/bench/autocannon-child.ts <spec.json>`, where the file holds
- * `{baseUrl, spec: LoadSpec, settings: LoadSettings}`. Prints one `BENCHJSON {…LoadResult}` line.
+ * `{baseUrl, spec: LoadSpec, settings: LoadSettings, prefix}` (`prefix` starts `spec.uniqueHeader`'s values). Prints one `BENCHJSON {…LoadResult}` line.
  * Percentiles come from each response's own time (autocannon's `response` event, fractional
  * milliseconds), not from autocannon's whole-millisecond histogram.
  *
@@ -13,11 +13,13 @@ import fs from 'node:fs';
 import autocannon from 'autocannon';
 import type { LoadResult, LoadSettings, LoadSpec } from './load.js';
 
-const { baseUrl, spec, settings } = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as {
+const { baseUrl, spec, settings, prefix } = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as {
   baseUrl: string;
   spec: LoadSpec;
   settings: LoadSettings;
+  prefix: string;
 };
+let counter = 0;
 
 const times: number[] = [];
 const headers: Record<string, string> = spec.body === undefined ? {} : { 'content-type': 'application/json' };
@@ -34,7 +36,13 @@ const result = await new Promise<autocannon.Result>((resolve, reject) => {
           method: spec.method,
           headers,
           ...(spec.body === undefined ? {} : { body: spec.body }),
-          setupRequest: (req) => ({ ...req, path: paths[Math.floor(Math.random() * paths.length)]! }),
+          setupRequest: (req) => ({
+            ...req,
+            path: paths[Math.floor(Math.random() * paths.length)]!,
+            ...(spec.uniqueHeader === undefined
+              ? {}
+              : { headers: { ...req.headers, [spec.uniqueHeader]: `${prefix}${++counter}` } }),
+          }),
         },
       ],
     },

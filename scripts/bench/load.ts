@@ -10,6 +10,7 @@
  * @module
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,13 @@ export interface LoadSpec {
   paths: readonly string[];
   /** JSON body sent with every request (POST/PATCH). */
   body?: string;
+  /** A request header given a value unique to each request of a run (`Idempotency-Key`). */
+  uniqueHeader?: string;
+}
+
+/** A prefix for {@link LoadSpec.uniqueHeader} values, new for every run so runs never share a value. */
+function runPrefix(): string {
+  return `bench-${randomBytes(6).toString('hex')}-`;
 }
 
 /** The fixed load settings (32 connections, one load thread). */
@@ -70,7 +78,20 @@ function wrkScript(spec: LoadSpec): string {
   if (spec.body !== undefined) {
     lines.push(`wrk.body = ${luaString(spec.body)}`, 'wrk.headers["Content-Type"] = "application/json"');
   }
-  if (spec.paths.length === 1) {
+  if (spec.uniqueHeader !== undefined) {
+    lines.push(
+      `local paths = {${spec.paths.map(luaString).join(',')}}`,
+      'local n = #paths',
+      'local counter = 0',
+      `local prefix = ${luaString(runPrefix())}`,
+      'init = function(args) math.randomseed(os.time()) end',
+      'request = function()',
+      '  counter = counter + 1',
+      `  wrk.headers[${luaString(spec.uniqueHeader)}] = prefix .. counter`,
+      '  return wrk.format(nil, paths[math.random(n)])',
+      'end',
+    );
+  } else if (spec.paths.length === 1) {
     lines.push(`wrk.path = ${luaString(spec.paths[0]!)}`);
   } else {
     lines.push(
@@ -143,7 +164,7 @@ async function runAutocannon(baseUrl: string, spec: LoadSpec, settings: LoadSett
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-ac-'));
   try {
     const specFile = path.join(dir, 'spec.json');
-    fs.writeFileSync(specFile, JSON.stringify({ baseUrl, spec, settings }));
+    fs.writeFileSync(specFile, JSON.stringify({ baseUrl, spec, settings, prefix: runPrefix() }));
     const output = await runProcess(process.execPath, [
       '--import',
       'tsx',

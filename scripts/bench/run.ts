@@ -78,7 +78,11 @@ async function check(baseUrl: string, scenario: Scenario): Promise<void> {
   const { spec } = scenario;
   const res = await fetch(baseUrl + spec.paths[0], {
     method: spec.method,
-    ...(spec.body === undefined ? {} : { body: spec.body, headers: { 'content-type': 'application/json' } }),
+    ...(spec.body === undefined ? {} : { body: spec.body }),
+    headers: {
+      ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(spec.uniqueHeader === undefined ? {} : { [spec.uniqueHeader]: `check-${randomBytes(6).toString('hex')}` }),
+    },
   });
   const text = await res.text();
   if (res.status !== scenario.status)

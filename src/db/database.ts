@@ -29,11 +29,31 @@ interface ItemTable {
   product: string;
   /** `integer` with `CHECK (price >= 0)`. */
   price: number;
+  /** Row version: 1 on insert, raised by one on every update; the item's `ETag` (migration 0004). */
+  version: Generated<number>;
+}
+
+/**
+ * Row of `idempotency_key`: the first answer to a request sent with an `Idempotency-Key`
+ * (draft-ietf-httpapi-idempotency-key-header-09), stored with the change it answered.
+ */
+interface IdempotencyKeyTable {
+  /** The header's value: 1 to 255 printable ASCII characters. */
+  key: string;
+  /** Digest of what the request asked for; the same key with another fingerprint is refused (422). */
+  fingerprint: string;
+  /** When the answer was stored, in milliseconds since the Unix epoch (`bigint`). */
+  created_at: number;
+  /** The answer's HTTP status. */
+  status: number;
+  /** The answer's body, as JSON text. */
+  body: string;
 }
 
 /** Every table the service owns, for Kysely's typing. */
 export interface Database {
   myapi_item: ItemTable;
+  idempotency_key: IdempotencyKeyTable;
 }
 
 /** A Kysely handle plus what the service needs to know about where it points. */

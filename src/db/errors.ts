@@ -48,3 +48,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   // AggregateError from a dual-stack connect attempt (IPv4 and IPv6 both refused)
   return Array.isArray(errors) && errors.some(isDatabaseUnavailable);
 }
+
+/**
+ * Whether `error` is a unique or primary-key violation: PostgreSQL SQLSTATE 23505
+ * (`unique_violation`), SQLite `SQLITE_CONSTRAINT_PRIMARYKEY` or `SQLITE_CONSTRAINT_UNIQUE`.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

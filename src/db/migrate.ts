@@ -13,12 +13,14 @@ import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type Migra
 import * as m0001 from './migrations/0001_create_item.js';
 import * as m0002 from './migrations/0002_product_trigram_index.js';
 import * as m0003 from './migrations/0003_product_index.js';
+import * as m0004 from './migrations/0004_item_version_idempotency_key.js';
 
 /** Every migration, keyed by a name that sorts in the order they apply. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_create_item': m0001,
   '0002_product_trigram_index': m0002,
   '0003_product_index': m0003,
+  '0004_item_version_idempotency_key': m0004,
 });
 
 /**

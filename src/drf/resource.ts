@@ -25,11 +25,18 @@ export interface ResourceDocs {
   requestExamples: Readonly<Record<string, Examples>>;
   /** Named `application/json` answer examples for one of its operations' responses, if any. */
   responseExamples(operationId: string, status: string, hasBody: boolean): Examples | undefined;
+  /** Response headers one of its operations' answers carries (e.g. `ETag`), if any. */
+  responseHeaders?(operationId: string, status: string): Record<string, OpenAPIV3_1.HeaderObject> | undefined;
 }
 
-/** What every resource's routes are given. */
+/** What the API scope hands every resource's routes. */
 export interface ResourceOptions {
   db: Db;
+  /**
+   * Milliseconds an `Idempotency-Key` and the answer stored with it are kept
+   * (`IDEMPOTENCY_KEY_TTL_MS`; drf/idempotency-key.ts).
+   */
+  idempotencyKeyTtlMs: number;
   /**
    * Longest a list answered as a stream may hold its database connection, in ms
    * (`LIST_STREAM_TIMEOUT_MS`; see drf/array-stream.ts).

@@ -53,6 +53,9 @@ async function render(request: FastifyRequest, reply: FastifyReply, payload: unk
   ) {
     return payload;
   }
+  // The ETag belongs to the plain JSON bytes; the HTML page and indented JSON are other variants
+  // (RFC 9110 §8.8.3: a strong tag names one representation) and carry none.
+  if (renderer.kind === 'html' || renderer.indent !== undefined) reply.removeHeader('etag');
   if (renderer.kind === 'html') {
     reply.type('text/html; charset=utf-8');
     return renderBrowsablePage(viewName ?? 'API', `${request.method} ${request.url} → ${reply.statusCode}`, payload);

@@ -6,6 +6,7 @@
  * @module
  */
 import { BadRequest, Detail, ValidationError } from '../drf/schemas.js';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Examples, ResourceDocs } from '../drf/resource.js';
 import { Item, ItemList, ItemPatch, ItemWrite, PRICE_MAXIMUM, PRODUCT_MAX_LENGTH } from './item.schema.js';
 
@@ -18,7 +19,10 @@ const STATUS_DESCRIPTIONS: Readonly<Record<string, string>> = {
   404: '`{"detail": "Not found."}`: no item with this id (or it is filtered out by `?product=`/`?search=`), or an unknown `?format=`.',
   406: '`{"detail"}`: the `Accept` header allows neither `application/json` nor `text/html`.',
   413: '`{"detail"}`: the body is larger than the configured limit (`BODY_LIMIT`).',
+  409: '`{"detail"}`: a request with this `Idempotency-Key` is still being processed; retry after `Retry-After` seconds.',
+  412: '`{"detail"}`: `If-Match` does not list the item\'s current ETag (someone changed it since it was read). Nothing was changed.',
   415: '`{"detail"}`: the `Content-Type` is not JSON, form-urlencoded or multipart.',
+  422: '`{"detail"}`: this `Idempotency-Key` was already used with a different request body. Nothing was created.',
   503: '`{"detail": "Database unavailable."}`: retry after `Retry-After` seconds. Nothing was changed.',
 };
 
@@ -93,7 +97,36 @@ const RESPONSE_EXAMPLES: Readonly<Record<string, Examples>> = {
       value: { detail: 'Unsupported media type "text/plain" in request.' },
     },
   },
+  409: {
+    inProgress: {
+      summary: 'Same key, first request still running',
+      value: { detail: 'A request with this Idempotency-Key is still being processed; retry later.' },
+    },
+  },
+  412: {
+    changed: {
+      summary: 'Changed since it was read',
+      value: { detail: 'Precondition failed: If-Match does not match the current ETag (changed since it was read).' },
+    },
+  },
+  422: {
+    reused: {
+      summary: 'Same key, another body',
+      value: { detail: 'This Idempotency-Key was already used with a different request.' },
+    },
+  },
   503: { unavailable: { summary: 'Database down', value: { detail: 'Database unavailable.' } } },
+};
+
+/** Operations whose successful answers (and 304) carry the item's `ETag`. */
+const ETAG_OPERATIONS = new Set(['create', 'retrieve', 'update', 'partial_update']);
+
+const ETAG_HEADER: OpenAPIV3_1.HeaderObject = {
+  description:
+    'The item\'s strong entity tag (its row version, e.g. `"3"`): send it back in `If-Match` to change the item ' +
+    'only if nobody else did, or in `If-None-Match` to get 304 while it is unchanged. Only on the plain JSON rendering.',
+  schema: { type: 'string' },
+  example: '"3"',
 };
 
 /** Which {@link RESPONSE_EXAMPLES} entry fits an answer. */
@@ -111,4 +144,6 @@ export const itemDocs: ResourceDocs = {
   statusDescriptions: STATUS_DESCRIPTIONS,
   requestExamples: REQUEST_EXAMPLES,
   responseExamples: (operationId, status, hasBody) => RESPONSE_EXAMPLES[exampleKey(operationId, status, hasBody)],
+  responseHeaders: (operationId, status) =>
+    ETAG_OPERATIONS.has(operationId) && ['200', '201', '304'].includes(status) ? { ETag: ETAG_HEADER } : undefined,
 };

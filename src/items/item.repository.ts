@@ -4,9 +4,28 @@
  *
  * @module
  */
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database } from '../db/database.js';
+import {
+  PURGE_BATCH,
+  withKeyRetry,
+  type KeyClaim,
+  type KeyedOutcome,
+  type StoredAnswer,
+} from '../db/idempotency-keys.js';
 import type { Item, ItemPatch, ItemWrite } from './item.schema.js';
+
+/** An item with its row version (`myapi_item.version`), from which its `ETag` is made. */
+export type VersionedItem = Item & { version: number };
+
+/**
+ * The versions a conditional write accepts (`If-Match`, RFC 9110 §13.1.1): the write happens only
+ * when the row's version is one of them, checked in the write's own `WHERE`. An empty list matches
+ * nothing. Absent: the write is unconditional.
+ */
+export interface VersionCondition {
+  versions: readonly number[];
+}
 
 /** Filters DRF applied to the list and also to the detail URLs (`filter_queryset`). */
 export interface ItemFilter {
@@ -46,6 +65,10 @@ function selectItems(db: Kysely<Database>): ItemQueryBuilder<Item> {
   return db.selectFrom('myapi_item').select(['id', 'product', 'price']);
 }
 
+function selectVersionedItems(db: Kysely<Database>): ItemQueryBuilder<VersionedItem> {
+  return db.selectFrom('myapi_item').select(['id', 'product', 'price', 'version']);
+}
+
 /**
  * The list query, unexecuted: items matching `filter`, ordered by `ordering` then by `id`
  * (ascending id by default, which is what the DRF service answered). Exposed so the search
@@ -63,44 +86,199 @@ export function listItemsQuery(
 }
 
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
-export async function findItem(db: Kysely<Database>, id: number, filter: ItemFilter = {}): Promise<Item | undefined> {
-  return applyFilter(selectItems(db), filter).where('id', '=', id).executeTakeFirst();
+export async function findItem(
+  db: Kysely<Database>,
+  id: number,
+  filter: ItemFilter = {},
+): Promise<VersionedItem | undefined> {
+  return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
 }
 
-/** Inserts an item and returns it with its new id. */
-export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise<Item> {
+/** Inserts an item and returns it with its new id and version 1. */
+export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise<VersionedItem> {
   return db
     .insertInto('myapi_item')
     .values({ product: item.product, price: item.price })
-    .returning(['id', 'product', 'price'])
+    .returning(['id', 'product', 'price', 'version'])
     .executeTakeFirstOrThrow();
 }
 
+/** The answer stored with a key: the created item as the API shows it (no version). */
+function answerBody({ id, product, price }: Item): string {
+  return JSON.stringify({ id, product, price });
+}
+
 /**
- * Sets the given fields on the item `id` if it exists and matches `filter`.
+ * PostgreSQL: the whole keyed create as one statement, so it costs one round trip like a plain
+ * create. In order of evaluation:
+ * 1. `pg_try_advisory_xact_lock(<table oid>, hashtext(key))`: held until the statement's transaction
+ *    ends, on every instance; not getting it means another request with the key is running (409).
+ *    The table's oid keeps keys of different schemas (one per test run, or per service) apart.
+ * 2. The unexpired stored answer for the key, if any (replayed, or 422 for another fingerprint).
+ * 3. Without one, and with the lock: the item insert, the key's row with the answer, and the purge
+ *    of up to {@link PURGE_BATCH} expired keys (`SKIP LOCKED`: concurrent purges never wait on each other).
  *
- * @returns the updated item, or `undefined` when no row matched (404). An empty `changes` reads the item.
+ * The statement's snapshot is taken before the lock, so a request committed between the two is not
+ * seen in step 2; its key's primary key then fails this insert (23505), rolling the item back, and
+ * {@link withKeyRetry} runs the statement again, which finds the stored answer.
+ */
+const PG_CREATE_ONCE = `
+with lock as materialized (
+  select pg_try_advisory_xact_lock('idempotency_key'::regclass::oid::int, hashtext($1)) as acquired
+), previous as materialized (
+  select fingerprint, status, body from idempotency_key where key = $1 and created_at >= $3
+), item as (
+  insert into myapi_item (product, price)
+  select $5, $6 from lock where acquired and not exists (select from previous)
+  returning id, product, price, version
+), answer as (
+  select id, product, price from item
+), stored as (
+  insert into idempotency_key (key, fingerprint, created_at, status, body)
+  select $1, $2, $4, 201, row_to_json(answer)::text from answer
+), purged as (
+  delete from idempotency_key where key in (
+    select key from idempotency_key where created_at < $3 and key <> $1
+    order by created_at limit ${PURGE_BATCH} for update skip locked)
+)
+select (select acquired from lock) as acquired, p.fingerprint, p.status, p.body, i.id, i.product, i.price, i.version
+from (select) as one left join previous p on true left join item i on true`;
+
+/** The row {@link PG_CREATE_ONCE} answers; the item's columns are null unless it inserted one. */
+interface PgCreateOnceRow {
+  acquired: boolean;
+  id: number | null;
+  product: string | null;
+  price: number | null;
+  version: number | null;
+  fingerprint: string | null;
+  status: number | null;
+  body: string | null;
+}
+
+/** SQLite: the previous answer for the key, unexpired. */
+function previousAnswer(db: Kysely<Database>, claim: KeyClaim): Promise<StoredAnswer | undefined> {
+  return db
+    .selectFrom('idempotency_key')
+    .select(['fingerprint', 'status', 'body'])
+    .where('key', '=', claim.key)
+    .where('created_at', '>=', claim.now - claim.ttlMs)
+    .executeTakeFirst();
+}
+
+/**
+ * Creates an item once per `Idempotency-Key`: the item and the key's stored answer (status 201 and the
+ * item's JSON) are written in one transaction, so either both exist or neither does, whichever
+ * instance ran it and whenever it stopped.
+ *
+ * On PostgreSQL this is one statement ({@link PG_CREATE_ONCE}). On SQLite, one transaction that
+ * starts with the purge: its `DELETE` takes the database's write lock before anything is read, so a
+ * second process on the same file waits (`busy_timeout`) and then finds this key's answer. SQLite
+ * runs one transaction at a time, so `in-progress` never happens there: a concurrent request waits
+ * for the first and gets its stored answer.
+ *
+ * @returns `done` with the new item; `stored` with the answer of an earlier request with this key
+ *   (whatever its fingerprint: the caller compares); `in-progress` while another holds the key.
+ */
+export async function createItemOnce(
+  db: Kysely<Database>,
+  item: ItemWrite,
+  claim: KeyClaim,
+): Promise<KeyedOutcome<VersionedItem>> {
+  const cutoff = claim.now - claim.ttlMs;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    return withKeyRetry(db, claim, async (): Promise<KeyedOutcome<VersionedItem>> => {
+      const { rows } = await db.executeQuery<PgCreateOnceRow>(
+        CompiledQuery.raw(PG_CREATE_ONCE, [claim.key, claim.fingerprint, cutoff, claim.now, item.product, item.price]),
+      );
+      const row = rows[0]!;
+      if (row.fingerprint !== null && row.status !== null && row.body !== null) {
+        return { kind: 'stored', answer: { fingerprint: row.fingerprint, status: row.status, body: row.body } };
+      }
+      if (!row.acquired || row.id === null) return { kind: 'in-progress' };
+      const { id, product, price, version } = row as VersionedItem;
+      return { kind: 'done', value: { id, product, price, version } };
+    });
+  }
+  return withKeyRetry(db, claim, () =>
+    db.transaction().execute(async (trx): Promise<KeyedOutcome<VersionedItem>> => {
+      await trx
+        .deleteFrom('idempotency_key')
+        .where(
+          'key',
+          'in',
+          trx
+            .selectFrom('idempotency_key')
+            .select('key')
+            .where('created_at', '<', cutoff)
+            .where('key', '<>', claim.key)
+            .orderBy('created_at')
+            .limit(PURGE_BATCH),
+        )
+        .execute();
+      const answer = await previousAnswer(trx, claim);
+      if (answer) return { kind: 'stored', answer };
+      const created = await createItem(trx, item);
+      await trx
+        .insertInto('idempotency_key')
+        .values({
+          key: claim.key,
+          fingerprint: claim.fingerprint,
+          created_at: claim.now,
+          status: 201,
+          body: answerBody(created),
+        })
+        .execute();
+      return { kind: 'done', value: created };
+    }),
+  );
+}
+
+/**
+ * Sets the given fields on the item `id` if it exists, matches `filter` and (with `condition`) has
+ * one of the accepted versions, raising its version by one; the version is compared in the
+ * `UPDATE`'s own `WHERE`, so of two writers holding the same version only one succeeds.
+ *
+ * @returns the updated item, or `undefined` when no row matched (the caller tells 404 from 412 by
+ *   reading the item). An empty `changes` writes nothing and returns the item if it matches.
  */
 export async function updateItem(
   db: Kysely<Database>,
   id: number,
   changes: ItemPatch,
   filter: ItemFilter = {},
-): Promise<Item | undefined> {
-  if (changes.product === undefined && changes.price === undefined) return findItem(db, id, filter);
-  return db
+  condition?: VersionCondition,
+): Promise<VersionedItem | undefined> {
+  if (changes.product === undefined && changes.price === undefined) {
+    const item = await findItem(db, id, filter);
+    return item && (!condition || condition.versions.includes(item.version)) ? item : undefined;
+  }
+  if (condition?.versions.length === 0) return undefined;
+  let query = db
     .updateTable('myapi_item')
-    .set(changes)
-    .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id))
-    .returning(['id', 'product', 'price'])
-    .executeTakeFirst();
+    .set({ ...changes, version: sql<number>`version + 1` })
+    .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
+  if (condition) query = query.where('version', 'in', condition.versions);
+  return query.returning(['id', 'product', 'price', 'version']).executeTakeFirst();
 }
 
-/** Deletes the item `id` if it matches `filter`. @returns whether a row was deleted. */
-export async function deleteItem(db: Kysely<Database>, id: number, filter: ItemFilter = {}): Promise<boolean> {
-  const result = await db
+/**
+ * Deletes the item `id` if it matches `filter` and (with `condition`) has one of the accepted
+ * versions, compared in the `DELETE` itself.
+ *
+ * @returns whether a row was deleted (when not, the caller tells 404 from 412 by reading the item).
+ */
+export async function deleteItem(
+  db: Kysely<Database>,
+  id: number,
+  filter: ItemFilter = {},
+  condition?: VersionCondition,
+): Promise<boolean> {
+  if (condition?.versions.length === 0) return false;
+  let query = db
     .deleteFrom('myapi_item')
-    .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id))
-    .executeTakeFirst();
+    .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
+  if (condition) query = query.where('version', 'in', condition.versions);
+  const result = await query.executeTakeFirst();
   return result.numDeletedRows > 0n;
 }

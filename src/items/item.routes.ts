@@ -18,13 +18,28 @@ import { sendArrayStream } from '../drf/array-stream.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
+import { isNotModified, preconditionFailed, sendNotModified } from '../drf/conditional.js';
+import { readIdempotencyKey, replayKeyedOutcome, requestFingerprint } from '../drf/idempotency-key.js';
 import { parsePythonInt, pythonStrip } from '../drf/python.js';
 import { viewMetadata } from '../drf/metadata.js';
 import { API_PREFIX, type ResourceOptions } from '../drf/resource.js';
 import { BadRequest, Detail } from '../drf/schemas.js';
+import { itemETag, versionCondition } from './item.etag.js';
 import { ITEM_FIELDS } from './item.metadata.js';
 import * as repository from './item.repository.js';
-import { Item, ItemList, ItemParams, ItemPatch, ItemQuery, ItemWrite, ORDERING_FIELDS } from './item.schema.js';
+import {
+  IdempotencyKeyHeader,
+  IfMatchHeader,
+  IfNoneMatchHeader,
+  Item,
+  ItemList,
+  ItemParams,
+  ItemPatch,
+  ItemQuery,
+  ItemWrite,
+  NotModified,
+  ORDERING_FIELDS,
+} from './item.schema.js';
 import { validateItem } from './item.serializer.js';
 
 /**
@@ -111,31 +126,51 @@ function idOf(raw: string): number {
 const passThrough = () => (value: unknown) => ({ value });
 
 /** Registers the items routes on `scope`, storing through `db`. */
-export async function itemRoutes(scope: FastifyInstance, { db, listStreamTimeoutMs }: ResourceOptions): Promise<void> {
+export async function itemRoutes(
+  scope: FastifyInstance,
+  { db, idempotencyKeyTtlMs, listStreamTimeoutMs }: ResourceOptions,
+): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const kysely = db.kysely;
   // Validation is DRF's (item.serializer.ts, reading the limits from these same schemas), run inside
   // the handlers so that a missing item answers 404 before its body is judged.
   app.setValidatorCompiler(passThrough);
 
-  /** DRF order for writes to one item: filter errors, then 404, then the body's 400 or 415. */
+  /**
+   * Why a conditional write to item `id` changed nothing: 404 when there is no such item, else 412
+   * (RFC 9110 §13.2.1: the 404 the request would get without its precondition comes first).
+   */
+  async function unchangedError(id: number, filter: repository.ItemFilter, condition?: repository.VersionCondition) {
+    if (!condition) return notFound();
+    return (await repository.findItem(kysely, id, filter)) ? preconditionFailed() : notFound();
+  }
+
+  /**
+   * DRF order for writes to one item: filter errors, then 404, then (RFC 9110 §13.2.1: preconditions
+   * are evaluated before the content) `If-Match`'s 412, then the body's 400 or 415.
+   */
   async function validatedChanges(
     request: FastifyRequest,
     id: number,
     filter: repository.ItemFilter,
     partial: boolean,
+    condition: repository.VersionCondition | undefined,
   ) {
-    const exists = async () => (await repository.findItem(kysely, id, filter)) !== undefined;
+    const checkItem = async () => {
+      const item = await repository.findItem(kysely, id, filter);
+      if (!item) throw notFound();
+      if (condition && !condition.versions.includes(item.version)) throw preconditionFailed();
+    };
     let body: unknown;
     try {
       body = readBody(request);
     } catch (error) {
-      if (!(await exists())) throw notFound();
+      await checkItem();
       throw error;
     }
     const result = partial ? validateItem(body, { partial: true }) : validateItem(body, { partial: false });
     if (!result.ok) {
-      if (!(await exists())) throw notFound();
+      await checkItem();
       throw new ApiError(400, result.errors);
     }
     return result.value;
@@ -204,13 +239,27 @@ export async function itemRoutes(scope: FastifyInstance, { db, listStreamTimeout
       operationId: 'create',
       summary: 'Create an item',
       tags: ['items'],
+      headers: IdempotencyKeyHeader,
       body: ItemWrite,
-      response: { 201: Item, 400: BadRequest, 413: Detail, 415: Detail, 503: Detail },
+      response: { 201: Item, 400: BadRequest, 409: Detail, 413: Detail, 415: Detail, 422: Detail, 503: Detail },
     },
-    handler: async (request, reply) => {
+    handler: async (request, reply: FastifyReply) => {
+      const key = readIdempotencyKey(request);
       const result = validateItem(readBody(request), { partial: false });
       if (!result.ok) throw new ApiError(400, result.errors);
-      return reply.code(201).send(await repository.createItem(kysely, result.value));
+      if (key === undefined) {
+        const item = await repository.createItem(kysely, result.value);
+        return reply.code(201).header('etag', itemETag(item.version)).send(item);
+      }
+      const fingerprint = requestFingerprint(request, result.value);
+      const outcome = await repository.createItemOnce(kysely, result.value, {
+        key,
+        fingerprint,
+        now: Date.now(),
+        ttlMs: idempotencyKeyTtlMs,
+      });
+      if (outcome.kind !== 'done') return replayKeyedOutcome(reply, outcome, fingerprint);
+      return reply.code(201).header('etag', itemETag(outcome.value.version)).send(outcome.value);
     },
   });
 
@@ -227,12 +276,15 @@ export async function itemRoutes(scope: FastifyInstance, { db, listStreamTimeout
       ...detailSchema,
       operationId: 'retrieve',
       summary: 'Retrieve an item',
-      response: { 200: Item, 400: BadRequest, 404: Detail, 503: Detail },
+      headers: IfNoneMatchHeader,
+      response: { 200: Item, 304: NotModified, 400: BadRequest, 404: Detail, 503: Detail },
     },
-    handler: async (request) => {
+    handler: async (request, reply: FastifyReply) => {
       const item = await repository.findItem(kysely, idOf(request.params.id), readFilter(request));
       if (!item) throw notFound();
-      return item;
+      const etag = itemETag(item.version);
+      if (isNotModified(request, etag)) return sendNotModified(reply, etag);
+      return reply.header('etag', etag).send(item);
     },
   });
 
@@ -248,15 +300,18 @@ export async function itemRoutes(scope: FastifyInstance, { db, listStreamTimeout
         ...detailSchema,
         operationId: partial ? 'partial_update' : 'update',
         summary: partial ? 'Change some fields of an item' : 'Replace an item',
+        headers: IfMatchHeader,
         body: partial ? ItemPatch : ItemWrite,
-        response: { 200: Item, 400: BadRequest, 404: Detail, 413: Detail, 415: Detail, 503: Detail },
+        response: { 200: Item, 400: BadRequest, 404: Detail, 412: Detail, 413: Detail, 415: Detail, 503: Detail },
       },
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const id = idOf(request.params.id);
         const filter = readFilter(request);
-        const changes = await validatedChanges(request, id, filter, partial);
-        const item = await repository.updateItem(kysely, id, changes, filter);
-        if (!item) throw notFound();
+        const condition = versionCondition(request);
+        const changes = await validatedChanges(request, id, filter, partial, condition);
+        const item = await repository.updateItem(kysely, id, changes, filter, condition);
+        if (!item) throw await unchangedError(id, filter, condition);
+        reply.header('etag', itemETag(item.version));
         return item;
       },
     });
@@ -268,12 +323,18 @@ export async function itemRoutes(scope: FastifyInstance, { db, listStreamTimeout
       ...detailSchema,
       operationId: 'destroy',
       summary: 'Delete an item',
-      response: { 204: Type.Null(), 400: BadRequest, 404: Detail, 503: Detail },
+      headers: IfMatchHeader,
+      response: { 204: Type.Null(), 400: BadRequest, 404: Detail, 412: Detail, 503: Detail },
     },
     // The reply is typed plainly: 204 has no body, and send() without one (not `null`) leaves none for
     // the onSend hooks to log or render.
     handler: async (request, reply: FastifyReply) => {
-      if (!(await repository.deleteItem(kysely, idOf(request.params.id), readFilter(request)))) throw notFound();
+      const id = idOf(request.params.id);
+      const filter = readFilter(request);
+      const condition = versionCondition(request);
+      if (!(await repository.deleteItem(kysely, id, filter, condition))) {
+        throw await unchangedError(id, filter, condition);
+      }
       return reply.code(204).send();
     },
   });

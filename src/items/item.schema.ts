@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../drf/idempotency-key.js';
 import { Type, type Static } from 'typebox';
 
 /** Most characters in `product`, counted in Unicode code points: Django `CharField(max_length=20)`. */
@@ -76,3 +77,44 @@ export const ItemQuery = Type.Object({
 
 /** Path parameter of the detail URLs. */
 export const ItemParams = Type.Object({ id: Type.String({ description: 'Item id (an integer).', examples: ['1'] }) });
+
+/** `Idempotency-Key` on create (draft-ietf-httpapi-idempotency-key-header-09). */
+export const IdempotencyKeyHeader = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+      pattern: '^[\\x20-\\x7e]+$',
+      description:
+        'Makes a retried create safe: the first answer is stored with the key, and a retry with the same key and ' +
+        'body gets it again (same id, no new item) from any instance. Printable ASCII, at most 255 characters; ' +
+        'the draft\'s quoted form (`"key"`) or bare. Kept for `IDEMPOTENCY_KEY_TTL_MS` (24 h by default).',
+      examples: ['"8e03978e-40d5-43e8-bc93-6894a57f9324"'],
+    }),
+  ),
+});
+
+/** `If-None-Match` on retrieve (RFC 9110 §13.1.2). */
+export const IfNoneMatchHeader = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({
+      description: "ETags (or `*`) the client holds; when one matches the item's, the answer is 304 with no body.",
+      examples: ['"3"'],
+    }),
+  ),
+});
+
+/** `If-Match` on update, partial_update and destroy (RFC 9110 §13.1.1). */
+export const IfMatchHeader = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        "The ETag (or a comma-separated list, or `*`) the change is based on; when the item's current ETag is " +
+        'not among them, nothing changes and the answer is 412. Compared in the write itself.',
+      examples: ['"3"'],
+    }),
+  ),
+});
+
+/** The 304 answer to a retrieve whose `If-None-Match` matched: no body. */
+export const NotModified = Type.Null({ description: 'Not modified: the item still has the ETag sent.' });

@@ -3,8 +3,9 @@
  *
  * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; they are
  * flushed synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal
- * stop (pino `docs/asynchronous.md`). A log file that cannot be opened or written (permissions, disk
- * full) is dropped from the sinks and reported once on stdout; the service keeps serving.
+ * stop (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
+ * cannot be created (permissions, disk full, a read-only or virtual file system), is dropped from the
+ * sinks and reported once on stdout; the service keeps serving.
  *
  * @module
  */
@@ -36,6 +37,26 @@ export interface LoggerOptions {
   logDir: string;
   /** Where the console copy goes: a file descriptor (default 1, stdout). */
   stdoutFd?: number;
+}
+
+/**
+ * Creates `dir` and any missing parents, one level at a time. Node 20's own recursive `mkdirSync`
+ * (and `fs.promises.mkdir`) loops forever at full CPU where `mkdir` answers ENOENT although the
+ * parent exists, as in `/proc`; here each level is tried at most twice, so such a folder fails at once.
+ *
+ * @throws the `mkdir` error (ENOENT, ENOTDIR, EACCES, EROFS…) when a level cannot be created.
+ */
+function makeDirectory(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    makeDirectory(parent);
+    fs.mkdirSync(dir);
+  }
 }
 
 /**
@@ -82,7 +103,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       logger.error({ err, path: filePath }, 'log file unwritable; logging to stdout only');
     };
     try {
-      fs.mkdirSync(path.dirname(filePath), { recursive: true });
+      makeDirectory(path.dirname(filePath));
       // Opened here, synchronously: a destination given a path opens it asynchronously, and a
       // start-up failure logged and flushed before that open completes was lost from the file (and
       // pino's exit hook then threw "sonic boom is not ready yet"). With a descriptor the stream is

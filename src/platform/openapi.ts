@@ -109,7 +109,8 @@ function documentTransform(resources: readonly Resource[]) {
           const json = response.content?.['application/json'];
           const examples = docs?.responseExamples(operationId, status, requestBody !== undefined);
           if (json && examples) json.examples = examples;
-          if (status === '503') {
+          // 503 (database) and 409 (Idempotency-Key in use) both say when to retry.
+          if (status === '503' || status === '409') {
             response.headers = {
               'Retry-After': {
                 description: 'Seconds to wait before retrying.',
@@ -118,6 +119,8 @@ function documentTransform(resources: readonly Resource[]) {
               },
             };
           }
+          const headers = docs?.responseHeaders?.(operationId, status);
+          if (headers) response.headers = { ...response.headers, ...headers };
         }
       }
     }

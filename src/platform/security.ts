@@ -89,7 +89,7 @@ export const security = fp<{ corsOrigins: readonly string[] }>(
     const base: FastifyCorsOptions = {
       origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
       methods: CORS_METHODS,
-      exposedHeaders: ['X-Request-ID', 'Location', 'Allow'],
+      exposedHeaders: ['X-Request-ID', 'Location', 'Allow', 'ETag', 'Retry-After'],
       maxAge: CORS_MAX_AGE,
       strictPreflight: false,
     };

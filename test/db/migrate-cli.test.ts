@@ -58,7 +58,7 @@ describe('npm run migrate (dist/migrate.js)', () => {
     const db = new SQLite(file, { readonly: true });
     t.after(() => db.close());
     const columns = (db.prepare('PRAGMA table_info(myapi_item)').all() as { name: string }[]).map((c) => c.name);
-    assert.deepEqual(columns, ['id', 'product', 'price']);
+    assert.deepEqual(columns, ['id', 'product', 'price', 'version']);
   });
 
   it('sqlite:///relative/path.sqlite3 is relative to the working directory, folders created', async (t) => {

@@ -27,7 +27,7 @@ describe('migrations on PostgreSQL, schema by schema', () => {
         .filter((table) => table.schema === schema)
         .map((table) => table.name)
         .sort();
-      assert.deepEqual(tables, ['kysely_migration', 'kysely_migration_lock', 'myapi_item'], schema);
+      assert.deepEqual(tables, ['idempotency_key', 'kysely_migration', 'kysely_migration_lock', 'myapi_item'], schema);
       assert.deepEqual(await migrateToLatest(db.kysely), [], `${schema}: nothing left to apply`);
     }
   });

@@ -37,7 +37,8 @@ async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> 
 }
 
 const APPLIED_ALL =
-  'Applying 0001_create_item... OK\nApplying 0002_product_trigram_index... OK\nApplying 0003_product_index... OK\n';
+  'Applying 0001_create_item... OK\nApplying 0002_product_trigram_index... OK\nApplying 0003_product_index... OK\n' +
+  'Applying 0004_item_version_idempotency_key... OK\n';
 
 describe('migrations on PostgreSQL', () => {
   it("npm run migrate creates the replaced service's table and the trigram index, then has nothing to do", async (t) => {
@@ -73,6 +74,13 @@ describe('migrations on PostgreSQL', () => {
           is_nullable: 'NO',
           identity_generation: null,
         },
+        {
+          column_name: 'version',
+          data_type: 'integer',
+          character_maximum_length: null,
+          is_nullable: 'NO',
+          identity_generation: null,
+        },
       ]);
       const checks = await client.query(
         `select pg_get_constraintdef(c.oid) as def from pg_constraint c
@@ -98,7 +106,7 @@ describe('migrations on PostgreSQL', () => {
       const { rows } = await client.query(`select name from ${schema}.kysely_migration order by name`);
       assert.deepEqual(
         rows.map((r) => r.name),
-        ['0001_create_item', '0002_product_trigram_index', '0003_product_index'],
+        ['0001_create_item', '0002_product_trigram_index', '0003_product_index', '0004_item_version_idempotency_key'],
       );
     });
   });
@@ -155,6 +163,20 @@ describe("taking over the replaced Django service's database", () => {
       '{"id":4,"product":"Date","price":20}',
       'the identity continues; deleted id 3 is not reused',
     );
+    // Migration 0004 gave the old rows version 1: they have an ETag and take conditional writes.
+    assert.equal((await fetch(`${server.baseUrl}/api/items/1/`)).headers.get('etag'), '"1"');
+    const conditional = await fetch(`${server.baseUrl}/api/items/2/`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'if-match': '"1"' },
+      body: JSON.stringify({ price: 55 }),
+    });
+    assert.deepEqual([conditional.status, conditional.headers.get('etag')], [200, '"2"']);
+    const keyed = await fetch(`${server.baseUrl}/api/items/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'adopted' },
+      body: JSON.stringify({ product: 'Elderberry', price: 30 }),
+    });
+    assert.equal(keyed.status, 201);
   });
 
   it("adopts Django's SQLite db.sqlite3 table the same way", async (t) => {
@@ -172,8 +194,13 @@ describe("taking over the replaced Django service's database", () => {
     assert.equal(created.id, 4);
     const rows = await db.kysely.selectFrom('myapi_item').selectAll().orderBy('id').execute();
     assert.deepEqual(
-      rows.map((r) => r.product),
-      ['Apple', 'Banana', 'Date'],
+      rows.map((r) => [r.product, r.version]),
+      [
+        ['Apple', 1],
+        ['Banana', 1],
+        ['Date', 1],
+      ],
+      'rows made by Django got version 1 from migration 0004',
     );
   });
 });

@@ -84,6 +84,8 @@ describe('management page in headless Chromium', () => {
     await page.getByRole('button', { name: `Edit ${label}` }).click();
     const productInput = page.getByLabel(`Product of item ${created.id}`);
     const priceInput = page.getByLabel(`Price of item ${created.id}`);
+    // The editor opens once the item (and its ETag) has been read.
+    await productInput.waitFor();
     assert.equal(await focusedId(page), `edit-${created.id}-product`, 'focus moves into the editor');
     await productInput.fill('Green apple');
     await priceInput.fill('-5');

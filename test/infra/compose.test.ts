@@ -1,6 +1,5 @@
 /**
- * compose.yaml, checked from the parsed file (yaml) against INFRA_CHECKLIST.md item 36: PostgreSQL
- * with a health check and a named volume, a one-off migration, and the API started only once the
+ * compose.yaml, checked from the parsed file (yaml): PostgreSQL with a health check and a named volume, a one-off migration, and the API started only once the
  * database is healthy and migrated. The API's environment is fed to the real `loadConfig`.
  */
 import { readFileSync } from 'node:fs';
@@ -53,7 +52,7 @@ function buildOf(service: Service): { context: string; dockerfile: string } {
 }
 
 describe('compose.yaml', () => {
-  it('36 ★ db runs postgres:<major> with a pg_isready health check and a named volume', () => {
+  it('db runs postgres:<major> with a pg_isready health check and a named volume', () => {
     const db = service('db');
     assert.match(db.image ?? '', /^postgres:\d+$/);
     const test = [db.healthcheck?.test ?? []].flat().join(' ');
@@ -64,7 +63,7 @@ describe('compose.yaml', () => {
     assert.ok(compose.volumes && name in compose.volumes, `${name} is not a named volume`);
   });
 
-  it('36 ★ api builds from the Dockerfile and starts only once db is healthy and migrate has completed', () => {
+  it('api builds from the Dockerfile and starts only once db is healthy and migrate has completed', () => {
     const api = service('api');
     const build = buildOf(api);
     assert.equal(path.resolve(root, build.context), root);
@@ -75,7 +74,7 @@ describe('compose.yaml', () => {
     });
   });
 
-  it('36 migrate is a one-off run of dist/migrate.js from the same image, after db is healthy', () => {
+  it('migrate is a one-off run of dist/migrate.js from the same image, after db is healthy', () => {
     const [migrate, api] = [service('migrate'), service('api')];
     assert.deepEqual(buildOf(migrate), buildOf(api));
     assert.equal(migrate.image, api.image);
@@ -85,7 +84,7 @@ describe('compose.yaml', () => {
     assert.equal(migrate.environment?.DATABASE_URL, api.environment?.DATABASE_URL);
   });
 
-  it('36 ★ DATABASE_URL points at db with its user and database, and loadConfig reads it as PostgreSQL', () => {
+  it('DATABASE_URL points at db with its user and database, and loadConfig reads it as PostgreSQL', () => {
     const [db, api] = [service('db'), service('api')];
     const env = Object.fromEntries(
       Object.entries(api.environment ?? {}).map(([k, v]) => [k, interpolateDefaults(String(v))]),
@@ -100,7 +99,7 @@ describe('compose.yaml', () => {
     assert.equal(config.database.client, 'postgres');
   });
 
-  it('36 the password is a local-only default overridable from the environment, never a literal', () => {
+  it('the password is a local-only default overridable from the environment, never a literal', () => {
     assert.match(service('db').environment?.POSTGRES_PASSWORD ?? '', /^\$\{POSTGRES_PASSWORD:-[^}]+\}$/);
     for (const name of ['api', 'migrate']) {
       assert.match(
@@ -110,7 +109,7 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('36 api publishes the port the image EXPOSEs', () => {
+  it('api publishes the port the image EXPOSEs', () => {
     const exposed = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))
       .getInstructions()
       .filter((i) => i.getKeyword() === 'EXPOSE')

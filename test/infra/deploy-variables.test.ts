@@ -14,7 +14,7 @@ import { type Block, loadTerraform, resolveDeep } from './hcl.js';
 const root = path.resolve(import.meta.dirname, '../..');
 
 describe('deploy workflow ↔ Terraform outputs', () => {
-  it('30 deploy.yml reads exactly the repository variables the output github_actions_variables provides', async () => {
+  it('deploy.yml reads exactly the repository variables the output github_actions_variables provides', async () => {
     const tf = await loadTerraform(path.join(root, 'infra/terraform'));
     const provided = tf.outputs.get('github_actions_variables')?.value;
     assert.ok(provided && typeof provided === 'object', 'no output github_actions_variables');
@@ -23,7 +23,7 @@ describe('deploy workflow ↔ Terraform outputs', () => {
     assert.deepEqual([...used].sort(), Object.keys(provided).sort());
   });
 
-  it('14b the RDS CA bundle the task trusts is the file the workflow fetches and the image copies', async () => {
+  it('the RDS CA bundle the task trusts is the file the workflow fetches and the image copies', async () => {
     const tf = await loadTerraform(path.join(root, 'infra/terraform'));
     const bundlePath = tf.locals.rds_ca_bundle_path;
     assert.equal(bundlePath, '/app/certs/rds-global-bundle.pem');
@@ -36,7 +36,7 @@ describe('deploy workflow ↔ Terraform outputs', () => {
     assert.match(runtimeStage, /^COPY --from=build \/app\/certs \.\/certs$/m);
   });
 
-  it('14d the task starts with MIGRATE_ON_START=false because the deploy job runs the migration task, on the direct URL, before every rollout', async () => {
+  it('the task starts with MIGRATE_ON_START=false because the deploy job runs the migration task, on the direct URL, before every rollout', async () => {
     const tf = await loadTerraform(path.join(root, 'infra/terraform'));
     const [container] = resolveDeep(tf, tf.locals.container_definitions) as Block[];
     const environment = Object.fromEntries(((container as Block).environment as Block[]).map((e) => [e.name, e.value]));

@@ -1,6 +1,6 @@
 /**
- * The Dockerfile and .dockerignore, checked from the parsed file (dockerfile-ast) against
- * INFRA_CHECKLIST.md items 33–35. No Docker engine runs here; `npm run image:smoke` builds and
+ * The Dockerfile and .dockerignore, checked from the parsed file (dockerfile-ast): stages, user,
+ * health check, entry point and what the build context leaves out. No Docker engine runs here; `npm run image:smoke` builds and
  * runs the image for real with buildah.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -65,7 +65,7 @@ describe('Dockerfile', () => {
     assert.deepEqual(validate(source), []);
   });
 
-  it('33 ★ has at least two named stages, every FROM is node:<20+>-<variant> pinned by full version', () => {
+  it('has at least two named stages, every FROM is node:<20+>-<variant> pinned by full version', () => {
     assert.ok(all.length >= 2, `${all.length} stage(s)`);
     for (const stage of all) {
       assert.ok(stage.name, `FROM ${stage.image}:${stage.tag} has no AS name`);
@@ -78,7 +78,7 @@ describe('Dockerfile', () => {
     assert.equal(new Set(all.map((s) => s.tag)).size, 1, 'build and runtime stages use the same Node.js');
   });
 
-  it('33 ★ the build stage installs from the lockfile with npm ci, compiles, and keeps production dependencies only', () => {
+  it('the build stage installs from the lockfile with npm ci, compiles, and keeps production dependencies only', () => {
     const build = all.find((s) => s.name === 'build');
     assert.ok(build, 'no stage named build');
     const run = runText(build);
@@ -88,7 +88,7 @@ describe('Dockerfile', () => {
     assert.ok(run.lastIndexOf('--omit=dev') > run.lastIndexOf('npm run build'), '--omit=dev comes after the compile');
   });
 
-  it('33 ★ the final stage copies only dist/, public/ (the static management page), package.json, node_modules and certs/ from the build stage (no COPY . .)', () => {
+  it('the final stage copies only dist/, public/ (the static management page), package.json, node_modules and certs/ from the build stage (no COPY . .)', () => {
     const copies = finalOf('COPY');
     assert.ok(copies.length > 0);
     const sources: string[] = [];
@@ -107,26 +107,26 @@ describe('Dockerfile', () => {
     assert.equal(finalOf('ADD').length, 0);
   });
 
-  it('34 runs as the non-root user node', () => {
+  it('runs as the non-root user node', () => {
     const users = finalOf('USER');
     assert.equal(users.length, 1);
     assert.deepEqual(args(users[0]!), ['node']);
   });
 
-  it('34 sets NODE_ENV=production', () => {
+  it('sets NODE_ENV=production', () => {
     const env = Object.fromEntries(
       finalOf('ENV').flatMap((i) => (i as Env).getProperties().map((p) => [p.getName(), p.getValue()])),
     );
     assert.equal(env.NODE_ENV, 'production');
   });
 
-  it('34 EXPOSE is the port the service listens on by default (config PORT, the target group port)', () => {
+  it('EXPOSE is the port the service listens on by default (config PORT, the target group port)', () => {
     const exposed = finalOf('EXPOSE').flatMap(args);
     assert.deepEqual(exposed, [String(loadConfig({}).port)]);
     assert.deepEqual(exposed, ['8000']);
   });
 
-  it('34 HEALTHCHECK probes /healthz with node (exec form; slim images have no curl)', () => {
+  it('HEALTHCHECK probes /healthz with node (exec form; slim images have no curl)', () => {
     const checks = finalOf('HEALTHCHECK');
     assert.equal(checks.length, 1);
     const check = checks[0]!;
@@ -137,7 +137,7 @@ describe('Dockerfile', () => {
     assert.match(command.join(' '), /http:\/\/127\.0\.0\.1:.*\/healthz/);
   });
 
-  it('34 CMD is exec form ["node", "dist/server.js"], the file npm run build emits from src/server.ts so SIGTERM reaches node', () => {
+  it('CMD is exec form ["node", "dist/server.js"], the file npm run build emits from src/server.ts so SIGTERM reaches node', () => {
     const cmds = finalOf('CMD');
     assert.equal(cmds.length, 1);
     assert.deepEqual(jsonStrings(cmds[0]!), ['node', 'dist/server.js']);
@@ -152,7 +152,7 @@ describe('Dockerfile', () => {
     );
   });
 
-  it('34 has an absolute WORKDIR, no ADD or MAINTAINER, no syntax directive, no secret-like ARG/ENV', () => {
+  it('has an absolute WORKDIR, no ADD or MAINTAINER, no syntax directive, no secret-like ARG/ENV', () => {
     const workdirs = final.instructions.filter((i) => i.getKeyword() === 'WORKDIR').flatMap(args);
     assert.ok(workdirs.length > 0);
     for (const dir of workdirs) assert.ok(dir.startsWith('/'), `WORKDIR ${dir}`);
@@ -171,7 +171,7 @@ describe('Dockerfile', () => {
     for (const name of names) assert.doesNotMatch(name, /PASS|SECRET|TOKEN|KEY|CREDENTIAL/i, name);
   });
 
-  it('34 the node user can write logs/ (LOG_DIR default) and data/ (default SQLite file) under WORKDIR', () => {
+  it('the node user can write logs/ (LOG_DIR default) and data/ (default SQLite file) under WORKDIR', () => {
     const config = loadConfig({});
     assert.equal(config.logDir, 'logs');
     assert.equal(config.database.client, 'sqlite');
@@ -191,13 +191,13 @@ describe('.dockerignore', () => {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
 
-  it('35 excludes node_modules, .git, .env*, build output, logs, data and coverage', () => {
+  it('excludes node_modules, .git, .env*, build output, logs, data and coverage', () => {
     for (const p of ['node_modules', '.git', '.env*', 'dist', 'logs', 'data', 'coverage', 'test-output']) {
       assert.ok(patterns.includes(p), `${p} is not excluded`);
     }
   });
 
-  it('35 keeps what the build stage copies (package files, tsconfig, src, public, certs)', () => {
+  it('keeps what the build stage copies (package files, tsconfig, src, public, certs)', () => {
     assert.ok(
       !patterns.some((p) => p === '*' || p === '**' || p.startsWith('!')),
       'no catch-all or re-include patterns',
@@ -223,7 +223,7 @@ describe('.dockerignore', () => {
 });
 
 describe('process signals', () => {
-  it('35 the server registers SIGTERM and SIGINT handlers (ECS sends SIGTERM, then SIGKILL after stopTimeout)', () => {
+  it('the server registers SIGTERM and SIGINT handlers (ECS sends SIGTERM, then SIGKILL after stopTimeout)', () => {
     assert.deepEqual([...SHUTDOWN_SIGNALS].sort(), ['SIGINT', 'SIGTERM']);
     const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
     onShutdownSignal(() => {});

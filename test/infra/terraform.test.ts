@@ -1,8 +1,8 @@
 /**
- * Static checks of infra/terraform against ../shared/design/INFRA_CHECKLIST.md items 1–27,
- * one named test per item, over the HCL parsed offline by `@cdktf/hcl2json` (see ./hcl.ts).
+ * Static checks of infra/terraform, one named test per property a production deployment must
+ * have, over the HCL parsed offline by `@cdktf/hcl2json` (see ./hcl.ts).
  * No terraform binary, provider or AWS account is needed; where a `terraform` binary happens to
- * be on PATH, item 27 also runs `terraform fmt -check`.
+ * be on PATH, the formatting test also runs `terraform fmt -check`.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -152,7 +152,7 @@ function alarmOn(tf: TerraformConfig, namespace: string, metric: string): [strin
   return found[0] as [string, Block];
 }
 
-describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
+describe('infra/terraform', () => {
   let tf: TerraformConfig;
   let containers: Block[];
   let app: Block;
@@ -175,7 +175,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     await assert.rejects(parseHcl('broken.tf', 'resource "aws_vpc" "x" {\n  cidr_block = \n}\n'), /broken\.tf:2/);
   });
 
-  it('1 two public and two private subnets, each pair in two distinct AZs', async () => {
+  it('two public and two private subnets, each pair in two distinct AZs', async () => {
     assert.deepEqual(tf.locals.azs, '${slice(data.aws_availability_zones.available.names, 0, 2)}');
     assert.ok(tf.data.has('aws_availability_zones.available'));
     for (const kind of ['public', 'private']) {
@@ -194,13 +194,13 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
   });
 
-  it('2 the VPC has DNS support and DNS hostnames (needed by private endpoint DNS)', () => {
+  it('the VPC has DNS support and DNS hostnames (needed by private endpoint DNS)', () => {
     const vpc = resource(tf, 'aws_vpc', 'main');
     assert.equal(vpc.enable_dns_support, true);
     assert.equal(vpc.enable_dns_hostnames, true);
   });
 
-  it('3 public route table goes to the internet gateway; private ones have no default route; no NAT gateway', async () => {
+  it('public route table goes to the internet gateway; private ones have no default route; no NAT gateway', async () => {
     const publicTable = resource(tf, 'aws_route_table', 'public');
     const defaultRoutes = blocks(publicTable, 'route').filter((r) => r.cidr_block === '0.0.0.0/0');
     assert.equal(defaultRoutes.length, 1);
@@ -231,7 +231,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual(resourcesOfType(tf, 'aws_nat_gateway'), []);
   });
 
-  it('4 interface endpoints for ecr.api, ecr.dkr, logs and secretsmanager, and an S3 gateway endpoint on the private route table', async () => {
+  it('interface endpoints for ecr.api, ecr.dkr, logs and secretsmanager, and an S3 gateway endpoint on the private route table', async () => {
     const interfaces = new Map<string, Block>();
     const gateways = new Map<string, Block>();
     for (const [, endpoint] of resourcesOfType(tf, 'aws_vpc_endpoint')) {
@@ -261,7 +261,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(refersTo(await references(tf, s3.route_table_ids), 'aws_route_table.private'));
   });
 
-  it('5 no subnet maps public IPs on launch; the default security group has no rules', () => {
+  it('no subnet maps public IPs on launch; the default security group has no rules', () => {
     for (const [name, subnet] of resourcesOfType(tf, 'aws_subnet')) {
       assert.notEqual(resolve(tf, subnet.map_public_ip_on_launch), true, `aws_subnet.${name}`);
     }
@@ -271,7 +271,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual(blocks(entry[1], 'egress'), []);
   });
 
-  it('6 four distinct security groups (a fifth for the optional RDS Proxy); the ECS service uses only the task group', async () => {
+  it('four distinct security groups (a fifth for the optional RDS Proxy); the ECS service uses only the task group', async () => {
     const groups = resourcesOfType(tf, 'aws_security_group');
     assert.deepEqual(groups.map(([name]) => name).sort(), ['alb', 'endpoints', 'proxy', 'rds', 'task']);
     for (const [name, group] of groups) {
@@ -283,7 +283,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual(resourceAddresses(await references(tf, network.security_groups)), ['aws_security_group.task']);
   });
 
-  it('7 ingress chained by group reference: ALB → task (container port) → RDS (5432); task → endpoints (443); 0.0.0.0/0 only on the ALB at 80/443', async () => {
+  it('ingress chained by group reference: ALB → task (container port) → RDS (5432); task → endpoints (443); 0.0.0.0/0 only on the ALB at 80/443', async () => {
     const rules = (await securityGroupRules(tf)).filter((r) => r.direction === 'ingress');
     const port = resolve(tf, resource(tf, 'aws_lb_target_group', 'app').port);
     const expected: Record<string, { from: string[]; port: unknown }> = {
@@ -324,7 +324,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
   });
 
-  it('8 task egress only 443 to endpoints/S3 and 5432 to RDS; no all-protocol egress to anywhere; every group and rule described', async () => {
+  it('task egress only 443 to endpoints/S3 and 5432 to RDS; no all-protocol egress to anywhere; every group and rule described', async () => {
     const rules = await securityGroupRules(tf);
     const taskEgress = rules.filter((r) => r.group === 'aws_security_group.task' && r.direction === 'egress');
     assert.ok(taskEgress.length >= 3);
@@ -359,7 +359,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
   });
 
-  it('9 target group: ip targets on the container port, health check GET /healthz expecting 200, short deregistration delay', () => {
+  it('target group: ip targets on the container port, health check GET /healthz expecting 200, short deregistration delay', () => {
     const group = resource(tf, 'aws_lb_target_group', 'app');
     assert.equal(resolve(tf, group.target_type), 'ip');
     assert.equal(
@@ -374,7 +374,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(typeof delay === 'number' && delay <= 60, `deregistration_delay ${String(delay)}`);
   });
 
-  it('10 load balancer: internet-facing application LB in the public subnets, invalid headers dropped, deletion protection from a variable', async () => {
+  it('load balancer: internet-facing application LB in the public subnets, invalid headers dropped, deletion protection from a variable', async () => {
     const lb = resource(tf, 'aws_lb', 'main');
     assert.equal(lb.load_balancer_type, 'application');
     assert.equal(lb.internal, false);
@@ -386,7 +386,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(typeof idle === 'number' && idle < 72, 'ALB idle timeout below the app keep-alive (72 s)');
   });
 
-  it('11 with a certificate: HTTPS listener on a TLS 1.3 policy and port 80 redirects; without one: port 80 forwards', async () => {
+  it('with a certificate: HTTPS listener on a TLS 1.3 policy and port 80 redirects; without one: port 80 forwards', async () => {
     assert.equal(tf.locals.https_enabled, '${var.certificate_arn != ""}');
     assert.equal(resolve(tf, '${var.certificate_arn}'), '', 'certificate is optional (HTTP-only by default)');
     const listeners = resourcesOfType(tf, 'aws_lb_listener');
@@ -419,7 +419,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual([forward.port, forward.protocol, block(forward, 'default_action').type], [80, 'HTTP', 'forward']);
   });
 
-  it('11a the public listeners answer /metrics (and any percent-encoded path) with a fixed 404 before forwarding', async () => {
+  it('the public listeners answer /metrics (and any percent-encoded path) with a fixed 404 before forwarding', async () => {
     // The service decodes percent-escapes (GET /%6detrics is /metrics to it): both rules are needed.
     const wanted: Record<string, string[]> = {
       metrics_not_found: ['/metrics', '/metrics/*'],
@@ -458,7 +458,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(new Set(priorities).size, priorities.length, 'distinct priorities');
   });
 
-  it('11b the ALB path patterns reject exactly what they must (evaluated as the ALB matches them)', () => {
+  it('the ALB path patterns reject exactly what they must (evaluated as the ALB matches them)', () => {
     // ALB path patterns: case-sensitive, "*" any run of characters, "?" one character, path only.
     const patterns = resourcesOfType(tf, 'aws_lb_listener_rule').flatMap(
       ([, r]) => block(block(r, 'condition'), 'path_pattern').values as string[],
@@ -479,7 +479,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
       assert.ok(!isBlocked(path), path);
   });
 
-  it('12 ECS service: Fargate LATEST in private subnets without public IP, circuit breaker with rollback, grace period, deploys ignored by Terraform', async () => {
+  it('ECS service: Fargate LATEST in private subnets without public IP, circuit breaker with rollback, grace period, deploys ignored by Terraform', async () => {
     const service = resource(tf, 'aws_ecs_service', 'app');
     assert.equal(service.launch_type, 'FARGATE');
     assert.equal(service.platform_version, 'LATEST');
@@ -498,7 +498,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(ignored.includes('${task_definition}') && ignored.includes('${desired_count}'), JSON.stringify(ignored));
   });
 
-  it('13 task definition: awsvpc, FARGATE, separate execution and task roles', async () => {
+  it('task definition: awsvpc, FARGATE, separate execution and task roles', async () => {
     const task = resource(tf, 'aws_ecs_task_definition', 'app');
     assert.equal(task.network_mode, 'awsvpc');
     assert.deepEqual(task.requires_compatibilities, ['FARGATE']);
@@ -511,7 +511,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.notEqual(execution[0], taskRole[0]);
   });
 
-  it('14 container: DB password from the RDS secret, no secret-like env, node health check on /healthz, awslogs, read-only root, non-root, essential', async () => {
+  it('container: DB password from the RDS secret, no secret-like env, node health check on /healthz, awslogs, read-only root, non-root, essential', async () => {
     assert.equal(containers.length, 1);
     const secrets = app.secrets as Block[];
     // PGPASSWORD: node-postgres (like libpq) reads it when the connection URL has no password.
@@ -549,7 +549,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(app.essential, true);
   });
 
-  it('14a container environment: log file off (stdout → awslogs), TLS required to PostgreSQL, DB settings from Terraform', async () => {
+  it('container environment: log file off (stdout → awslogs), TLS required to PostgreSQL, DB settings from Terraform', async () => {
     const environment = Object.fromEntries((app.environment as Block[]).map((e) => [e.name, e.value]));
     assert.equal(environment.LOG_DIR, '', 'LOG_DIR="" turns the log file off on Fargate');
     assert.equal(environment.TRUST_PROXY, 'true');
@@ -568,7 +568,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     for (const name of ['DB_HOST', 'DB_PASSWORD']) assert.ok(!(name in environment), `${name}: DATABASE_URL rules`);
   });
 
-  it('14c database URLs: the web tasks through the proxy when enabled, migrations always on the instance; no password in them', async () => {
+  it('database URLs: the web tasks through the proxy when enabled, migrations always on the instance; no password in them', async () => {
     const environment = Object.fromEntries((app.environment as Block[]).map((e) => [e.name, e.value]));
     assert.equal(environment.DATABASE_URL, tf.locals.database_url);
     assert.equal(environment.MIGRATION_DATABASE_URL, tf.locals.migration_database_url);
@@ -594,14 +594,14 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(environment.MIGRATE_ON_START, 'false', 'the deploy workflow migrates before every rollout');
   });
 
-  it('15 the cluster has Container Insights enabled', () => {
+  it('the cluster has Container Insights enabled', () => {
     const settings = blocks(resource(tf, 'aws_ecs_cluster', 'main'), 'setting');
     assert.ok(
       settings.some((s) => s.name === 'containerInsights' && ['enabled', 'enhanced'].includes(String(s.value))),
     );
   });
 
-  it('16 ECR: immutable tags, scan on push, lifecycle policy expiring untagged images and keeping the last N', async () => {
+  it('ECR: immutable tags, scan on push, lifecycle policy expiring untagged images and keeping the last N', async () => {
     const repository = resource(tf, 'aws_ecr_repository', 'app');
     assert.equal(repository.image_tag_mutability, 'IMMUTABLE');
     assert.equal(block(repository, 'image_scanning_configuration').scan_on_push, true);
@@ -626,7 +626,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     for (const rule of rules) assert.equal((rule.action as Block).type, 'expire');
   });
 
-  it('17 RDS is private, encrypted, backed up, with a managed master password', async () => {
+  it('RDS is private, encrypted, backed up, with a managed master password', async () => {
     const db = resource(tf, 'aws_db_instance', 'main');
     assert.equal(db.engine, 'postgres');
     assert.equal(db.publicly_accessible, false, 'publicly_accessible must be the literal false');
@@ -650,7 +650,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(db.performance_insights_enabled, true);
   });
 
-  it('17a optional RDS Proxy: off by default, TLS required, the RDS-managed secret through its own role, in the private subnets', async () => {
+  it('optional RDS Proxy: off by default, TLS required, the RDS-managed secret through its own role, in the private subnets', async () => {
     assert.equal(tf.locals.proxy_count, '${var.db_proxy_enabled ? 1 : 0}');
     assert.equal(resolve(tf, '${var.db_proxy_enabled}'), false);
     const proxyResources = [
@@ -717,7 +717,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.equal(pool.session_pinning_filters, undefined, 'no pinning filters (MySQL only)');
   });
 
-  it('17b connection budget at the defaults fits db.t4g.micro, during a rollout at full scale, with and without the proxy', () => {
+  it('connection budget at the defaults fits db.t4g.micro, during a rollout at full scale, with and without the proxy', () => {
     // RDS for PostgreSQL's default max_connections is LEAST({DBInstanceClassMemory/9531392}, 5000)
     // (AWS Prescriptive Guidance, "Tuning PostgreSQL parameters": max_connections). db.t4g.micro
     // has 1 GiB; DBInstanceClassMemory is less than that (the OS and RDS's own processes keep some),
@@ -744,7 +744,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(proxied + superuserReserved <= maxConnections, `proxied: ${proxied}`);
   });
 
-  it('18 the DB parameter group forces TLS (rds.force_ssl = 1) and the instance uses it', async () => {
+  it('the DB parameter group forces TLS (rds.force_ssl = 1) and the instance uses it', async () => {
     const group = resource(tf, 'aws_db_parameter_group', 'main');
     const forceSsl = blocks(group, 'parameter').filter((p) => p.name === 'rds.force_ssl');
     assert.equal(forceSsl.length, 1);
@@ -757,7 +757,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     );
   });
 
-  it('19 execution role: trusted by ecs-tasks, pull/log actions, GetSecretValue on the DB secret only; task role has no wildcard action', async () => {
+  it('execution role: trusted by ecs-tasks, pull/log actions, GetSecretValue on the DB secret only; task role has no wildcard action', async () => {
     const execution = resource(tf, 'aws_iam_role', 'execution');
     const trust = statements(tf, await policyDocument(tf, execution.assume_role_policy));
     assert.ok(
@@ -812,7 +812,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
   });
 
-  it('20 GitHub OIDC provider, and a deploy role trusted only by this repository’s main-branch deploy job', async () => {
+  it('GitHub OIDC provider, and a deploy role trusted only by this repository’s main-branch deploy job', async () => {
     const provider = resource(tf, 'aws_iam_openid_connect_provider', 'github');
     assert.equal(provider.url, 'https://token.actions.githubusercontent.com');
     assert.deepEqual(provider.client_id_list, ['sts.amazonaws.com']);
@@ -849,7 +849,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
   });
 
-  it('21 deploy policy: ECR push on the repository, ECS deploy/migrate on this service and family, PassRole only for the task roles to ECS; no IAM users or keys', async () => {
+  it('deploy policy: ECR push on the repository, ECS deploy/migrate on this service and family, PassRole only for the task roles to ECS; no IAM users or keys', async () => {
     const doc = dataSource(tf, 'aws_iam_policy_document', 'deploy');
     const resolved = statements(tf, doc);
     const raw = blocks(doc, 'statement');
@@ -912,7 +912,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual(resourcesOfType(tf, 'aws_iam_access_key'), []);
   });
 
-  it('22 the service log group keeps 14–30 days and the container logs to it', async () => {
+  it('the service log group keeps 14–30 days and the container logs to it', async () => {
     const group = resource(tf, 'aws_cloudwatch_log_group', 'app');
     const days = resolve(tf, group.retention_in_days);
     assert.ok(typeof days === 'number' && days >= 14 && days <= 30, `retention_in_days ${String(days)}`);
@@ -920,7 +920,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.ok(refersTo(await references(tf, options['awslogs-group']), 'aws_cloudwatch_log_group.app'));
   });
 
-  it('23 alarms on ECS CPU, ALB and target 5xx, p95 response time, unhealthy hosts, RDS CPU and free storage, all to the SNS topic', async () => {
+  it('alarms on ECS CPU, ALB and target 5xx, p95 response time, unhealthy hosts, RDS CPU and free storage, all to the SNS topic', async () => {
     const [, cpu] = alarmOn(tf, 'AWS/ECS', 'CPUUtilization');
     assert.deepEqual(Object.keys(cpu.dimensions as Block).sort(), ['ClusterName', 'ServiceName']);
     for (const metric of ['HTTPCode_ELB_5XX_Count', 'HTTPCode_Target_5XX_Count']) {
@@ -955,7 +955,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     }
   });
 
-  it('24 SNS topic with an e-mail subscription from a variable, publishable by CloudWatch and Budgets, not under alias/aws/sns', async () => {
+  it('SNS topic with an e-mail subscription from a variable, publishable by CloudWatch and Budgets, not under alias/aws/sns', async () => {
     const topic = resource(tf, 'aws_sns_topic', 'alerts');
     assert.notEqual(resolve(tf, topic.kms_master_key_id), 'alias/aws/sns');
     const subscriptions = resourcesOfType(tf, 'aws_sns_topic_subscription');
@@ -984,7 +984,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     );
   });
 
-  it('25 monthly cost budget from a variable, alerting at 80 % actual and 100 % forecast; no "$${" in any string', async () => {
+  it('monthly cost budget from a variable, alerting at 80 % actual and 100 % forecast; no "$${" in any string', async () => {
     const budgets = resourcesOfType(tf, 'aws_budgets_budget');
     assert.equal(budgets.length, 1);
     const [, budget] = budgets[0] as [string, Block];
@@ -1014,7 +1014,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
       assert.ok(!text.includes('$${'), `${name} contains "$\${" (an escaped, never-interpolated reference)`);
   });
 
-  it('26 target-tracking autoscaling of the service on CPU and ALB requests per target', async () => {
+  it('target-tracking autoscaling of the service on CPU and ALB requests per target', async () => {
     const target = resource(tf, 'aws_appautoscaling_target', 'ecs');
     assert.equal(target.service_namespace, 'ecs');
     assert.equal(target.scalable_dimension, 'ecs:service:DesiredCount');
@@ -1038,7 +1038,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     assert.deepEqual(metrics.sort(), ['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
   });
 
-  it('27 pinned Terraform and AWS provider, default tags, no credentials, no registry modules, terraform fmt layout', () => {
+  it('pinned Terraform and AWS provider, default tags, no credentials, no registry modules, terraform fmt layout', () => {
     const settings = tf.terraform.find((t) => 'required_version' in t) as Block;
     assert.ok(settings, 'terraform.required_version');
     assert.match(String(settings.required_version), />=\s*1\.\d+/);
@@ -1065,7 +1065,7 @@ describe('infra/terraform (INFRA_CHECKLIST items 1–27)', () => {
     if (terraform) execFileSync(terraform, ['fmt', '-check', '-recursive', TERRAFORM_DIR], { stdio: 'inherit' });
   });
 
-  it('27a the fmt layout check rejects misaligned "=" and wrong indentation', () => {
+  it('the fmt layout check rejects misaligned "=" and wrong indentation', () => {
     assert.deepEqual(formatProblems('a = 1\nbbb = 2\n'), ['line 1: "=" at column 3, terraform fmt puts it at 5']);
     assert.deepEqual(formatProblems('x {\n a = 1\n}\n'), ['line 2: indented 1, want 2']);
     assert.deepEqual(formatProblems('x {\n  a = [\n    1,\n  ]\n  bb = 2\n}\n'), []);

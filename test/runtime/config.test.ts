@@ -1,14 +1,22 @@
 /**
- * Configuration: read once, validated, a bad value stops the built server with one
- * line naming the variable; `.env.example`, the README table and what `src/config.ts` reads list the
- * same variables.
+ * Configuration: read once, validated, a bad value stops the built server with one line naming the
+ * variable; the README table and `.env.example` are what `npm run config:docs` writes from the
+ * specification in `src/config.ts`, and that specification names every variable the code reads.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config.js';
+import util from 'node:util';
+import { loadConfig, VARIABLES } from '../../src/config.js';
+import {
+  configurationTable,
+  ENV_EXAMPLE_PATH,
+  envExample,
+  README_PATH,
+  readmeWithTable,
+} from '../../scripts/config-docs.js';
 import { PROJECT_ROOT } from '../helpers/server.js';
 
 /** Runs `node dist/server.js` with `env` and returns its exit code and output. */
@@ -53,47 +61,37 @@ function namesRead(): Set<string> {
   return read;
 }
 
-function envExample(): Record<string, string> {
-  const text = fs.readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8');
-  const entries = text
-    .split('\n')
-    .filter((line) => /^[A-Z_]+=/.test(line))
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const);
-  return Object.fromEntries(entries);
-}
-
-function readmeTable(): Map<string, string> {
-  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('## Configuration'),
-    readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
-  );
-  const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| ([^|]*) \|/gm)];
-  return new Map(rows.map((r) => [r[1]!, r[2]!.trim()]));
+/** `.env.example` with every `# NAME=value` line uncommented, read by Node's own `.env` parser. */
+function envExampleUncommented(): Record<string, string> {
+  const text = fs.readFileSync(ENV_EXAMPLE_PATH, 'utf8').replace(/^# ([A-Z_]+=)/gm, '$1');
+  return util.parseEnv(text) as Record<string, string>;
 }
 
 describe('configuration', () => {
-  const declared = ENVIRONMENT_VARIABLES.map((v) => v.name).sort();
+  const declared = Object.keys(VARIABLES).sort();
 
   it('declares exactly the variables src/config.ts reads', () => {
     assert.deepEqual([...namesRead()].sort(), declared);
   });
 
-  it('.env.example lists every variable with its real default', () => {
-    const example = envExample();
-    assert.deepEqual(Object.keys(example).sort(), declared);
-    for (const variable of ENVIRONMENT_VARIABLES) assert.equal(example[variable.name], variable.default, variable.name);
-    // Its values, taken literally, configure the service exactly as the defaults do.
-    assert.deepEqual(loadConfig(example), loadConfig({}));
+  it('README.md holds the table npm run config:docs writes from the specification', () => {
+    const readme = fs.readFileSync(README_PATH, 'utf8');
+    assert.equal(readme, readmeWithTable(readme), 'README.md is out of date: run npm run config:docs');
+    for (const name of declared) assert.ok(configurationTable().includes(`| \`${name}\` |`), name);
   });
 
-  it('the README table lists the same variables and defaults', () => {
-    const table = readmeTable();
-    assert.deepEqual([...table.keys()].sort(), declared);
-    for (const variable of ENVIRONMENT_VARIABLES) {
-      if (variable.default) assert.equal(table.get(variable.name), `\`${variable.default}\``, variable.name);
-      else assert.match(table.get(variable.name) ?? '', /^(unset|empty)$/, variable.name);
-    }
+  it('.env.example is what npm run config:docs writes from the specification', () => {
+    assert.equal(
+      fs.readFileSync(ENV_EXAMPLE_PATH, 'utf8'),
+      envExample(),
+      '.env.example is out of date: run npm run config:docs',
+    );
+  });
+
+  it('.env.example, every line uncommented, lists every variable and configures the defaults', () => {
+    const example = envExampleUncommented();
+    assert.deepEqual(Object.keys(example).sort(), declared);
+    assert.deepEqual(loadConfig(example), loadConfig({}));
   });
 
   it('reads the runtime variables', () => {
@@ -146,6 +144,14 @@ describe('configuration', () => {
       [{ PORT: 'abc' }, 'PORT'],
       [{ WEB_CONCURRENCY: '-1' }, 'WEB_CONCURRENCY'],
       [{ CORS_ORIGINS: 'not an origin' }, 'CORS_ORIGINS'],
+      // pg would fail at the first query with a stack ("no PostgreSQL user name specified").
+      [{ DATABASE_URL: 'postgres://' }, 'DATABASE_URL'],
+      [{ DATABASE_URL: 'postgres://127.0.0.1:1/x' }, 'DATABASE_URL'],
+      // Fastify's listen would fail after the migrations with a resolver error.
+      [{ HOST: 'not-a-host' }, 'HOST'],
+      [{ HOST: 'not a host' }, 'HOST'],
+      // Checked although the database is SQLite.
+      [{ DB_POOL_MAX: 'abc' }, 'DB_POOL_MAX'],
     ] as const) {
       const { code, stdout, stderr } = await runServer(env);
       assert.equal(code, 1, JSON.stringify(env));

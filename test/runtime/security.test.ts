@@ -46,6 +46,29 @@ describe('CORS', () => {
     assert.equal(response.headers.get('vary'), 'Origin, Accept', 'caches keep one copy per origin and media type');
   });
 
+  it('lets a cross-origin page send If-Match and Idempotency-Key and read the ETag', async (t) => {
+    const { request } = await startTestApp(t, { CORS_ORIGINS: FRONT_END });
+    const preflight = await request('/api/items/1/', {
+      method: 'OPTIONS',
+      headers: {
+        origin: FRONT_END,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type,if-match,idempotency-key',
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /if-match/i);
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /idempotency-key/i);
+    const created = await request('/api/items/', {
+      method: 'POST',
+      json: { product: 'Apple', price: 1 },
+      headers: { origin: FRONT_END },
+    });
+    assert.ok(created.headers.get('etag'));
+    const exposed = (created.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
+    assert.ok(exposed.includes('ETag'), `ETag among ${exposed.join(', ')}`);
+  });
+
   it('gives another origin no CORS permission', async (t) => {
     const { request } = await startTestApp(t, { CORS_ORIGINS: FRONT_END });
     const preflight = await request('/api/items/', {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, readDatabaseConfig } from '../../src/config.js';
+import { checkHost, ConfigError, loadConfig, readDatabaseConfig, VARIABLES } from '../../src/config.js';
 
 /** Asserts `fn` throws a ConfigError whose message names `variable`. */
 function assertConfigError(fn: () => unknown, variable: string) {
@@ -96,6 +96,11 @@ describe('readDatabaseConfig', () => {
       'sqlite:///',
       'http://x',
       'postgres://[bad',
+      'postgres://',
+      'postgresql://',
+      'postgres://h/d',
+      'postgres://u@/d',
+      'postgres://:secret@/d',
     ]) {
       assertConfigError(() => readDatabaseConfig({ DATABASE_URL: url }), 'DATABASE_URL');
     }
@@ -104,7 +109,7 @@ describe('readDatabaseConfig', () => {
   it('refuses a bad DB_PORT or pool setting, naming it', () => {
     assertConfigError(() => readDatabaseConfig({ DB_HOST: 'h', DB_PORT: 'abc' }), 'DB_PORT');
     assertConfigError(() => readDatabaseConfig({ DB_HOST: 'h', DB_PORT: '70000' }), 'DB_PORT');
-    assertConfigError(() => readDatabaseConfig({ DATABASE_URL: 'postgres://h/d', DB_POOL_MAX: '0' }), 'DB_POOL_MAX');
+    assertConfigError(() => readDatabaseConfig({ DATABASE_URL: 'postgres://u@h/d', DB_POOL_MAX: '0' }), 'DB_POOL_MAX');
   });
 });
 
@@ -155,5 +160,82 @@ describe('loadConfig', () => {
       ['DATABASE_URL', 'mongodb://h/d'],
     ];
     for (const [name, value] of bad) assertConfigError(() => loadConfig({ [name]: value }), name);
+  });
+});
+
+describe('PostgreSQL URLs', () => {
+  it('name a user and a host, in the URL or as libpq parameters', () => {
+    for (const url of ['postgres://u@h/d', 'postgres:///d?host=/var/run/postgresql&user=u', 'postgres://h/d?user=u']) {
+      assert.equal(readDatabaseConfig({ DATABASE_URL: url }).client, 'postgres', url);
+    }
+  });
+
+  it('never quote the URL in the error: it may hold a password', () => {
+    for (const url of ['postgres://:secret@/d', 'postgres://h:secret@/d', 'postgres://u:secret@[bad/d']) {
+      assert.throws(
+        () => loadConfig({ DATABASE_URL: url }),
+        (error: Error) => error instanceof ConfigError && !error.message.includes('secret'),
+        url,
+      );
+    }
+  });
+});
+
+describe('empty variables', () => {
+  const withoutLogDir = Object.keys(VARIABLES).filter((name) => name !== 'LOG_DIR');
+
+  for (const blank of ['', '  ']) {
+    it(`count as unset: every variable but LOG_DIR set to ${JSON.stringify(blank)} gives the defaults`, () => {
+      assert.deepEqual(loadConfig(Object.fromEntries(withoutLogDir.map((name) => [name, blank]))), loadConfig({}));
+      for (const name of withoutLogDir) assert.deepEqual(loadConfig({ [name]: blank }), loadConfig({}), name);
+    });
+  }
+
+  it('LOG_DIR set and empty turns the log file off; unset is logs', () => {
+    assert.equal(loadConfig({ LOG_DIR: '' }).logDir, '');
+    assert.equal(loadConfig({ LOG_DIR: ' ' }).logDir, '');
+    assert.equal(loadConfig({}).logDir, 'logs');
+  });
+
+  it('an empty DATABASE_URL leaves DB_HOST to select PostgreSQL', () => {
+    assert.equal(loadConfig({ DATABASE_URL: '', DB_HOST: 'rds.example' }).database.client, 'postgres');
+  });
+});
+
+describe('every variable is checked, whichever database is used', () => {
+  for (const [name, value] of [
+    ['DB_POOL_MAX', 'abc'],
+    ['DB_CONNECTION_TIMEOUT_MS', '-5'],
+    ['DB_STATEMENT_TIMEOUT_MS', 'soon'],
+    ['DB_PORT', '0'],
+  ] as const) {
+    it(`${name}=${value} is refused on SQLite`, () => {
+      assertConfigError(() => loadConfig({ DATABASE_URL: 'sqlite://:memory:', [name]: value }), name);
+      assertConfigError(() => loadConfig({ [name]: value }), name);
+    });
+  }
+});
+
+describe('HOST', () => {
+  it('is an IP address or a host name', () => {
+    for (const host of ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost', 'api.example.com', 'not-a-host']) {
+      assert.equal(loadConfig({ HOST: host }).host, host);
+    }
+    for (const host of ['not a host', 'http://localhost', '[::1]', '-x', 'a..b', '127.0.0.1:8000']) {
+      assertConfigError(() => loadConfig({ HOST: host }), 'HOST');
+    }
+  });
+
+  it('checkHost accepts what this machine can bind and refuses a name that does not resolve, naming HOST', async () => {
+    await checkHost('127.0.0.1');
+    await checkHost('localhost');
+    await assert.rejects(checkHost('not-a-host.invalid'), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(
+        error.message,
+        /^HOST="not-a-host\.invalid" cannot be bound on this machine \((ENOTFOUND|EAI_AGAIN)\)$/,
+      );
+      return true;
+    });
   });
 });
