@@ -86,7 +86,10 @@ function portOf(app: TestApp): number {
   return Number(new URL(app.baseUrl).port);
 }
 
-/** Polls `check` every 20 ms until it holds; returns the milliseconds waited. */
+/**
+ * Polls `check` every 20 ms until it holds; returns the milliseconds waited. Release waits allow
+ * 2 s: milliseconds on a quiet machine, but a loaded CI runner can stall the process that long.
+ */
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<number> {
   const started = Date.now();
   while (!(await check())) {
@@ -181,7 +184,7 @@ for (const backend of BACKENDS) {
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(held(app), 1, 'the stalled list still holds its connection');
         client.socket.destroy();
-        const waited = await waitFor('the connection to return to the pool', () => held(app) === 0, 1000);
+        const waited = await waitFor('the connection to return to the pool', () => held(app) === 0, 2000);
         t.diagnostic(`connection back in the pool ${waited} ms after the disconnect`);
         assert.equal(app.db.poolStats().total, 1, 'returned for reuse, not discarded');
         assert.deepEqual(await busyBackends('order by "product" asc, "price" desc'), []);
@@ -201,7 +204,7 @@ for (const backend of BACKENDS) {
         };
         assert.equal(await snapshotHeld(), true, 'the stalled list still holds its snapshot');
         client.socket.destroy();
-        const waited = await waitFor('the reader to let go of its snapshot', async () => !(await snapshotHeld()), 1000);
+        const waited = await waitFor('the reader to let go of its snapshot', async () => !(await snapshotHeld()), 2000);
         t.diagnostic(`snapshot released ${waited} ms after the disconnect`);
       }
       assert.equal((await app.request('/api/items/?product=Item%207')).status, 200);
@@ -248,7 +251,7 @@ describe('list read slower than the statement timeout (postgres)', () => {
     assert.equal(held(app), 1, 'the list is still reading');
     const body = (await client.readToEnd()).toString('latin1');
     assert.match(body, COMPLETE_CHUNKED, 'the whole list arrived');
-    await waitFor('the connection to return to the pool', () => held(app) === 0, 1000);
+    await waitFor('the connection to return to the pool', () => held(app) === 0, 2000);
     assert.equal(app.db.poolStats().total, 1, 'returned for reuse');
     const res = await app.request('/api/items/?product=Item%207');
     assert.equal(res.status, 200, 'the connection is back to the normal statement timeout');
