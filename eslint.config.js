@@ -22,6 +22,7 @@ export default tseslint.config(
         document: 'readonly',
         window: 'readonly',
         requestAnimationFrame: 'readonly',
+        IntersectionObserver: 'readonly',
         URLSearchParams: 'readonly',
       },
     },

@@ -25,7 +25,14 @@ const caption = $('items-caption');
 const itemsHeading = $('items-heading');
 const deleteDialog = $('delete-dialog');
 
-const state = { items: [], search: '', editingId: undefined, editingETag: undefined };
+/**
+ * Rows added to the table at a time. A list can hold every item (the API does not paginate), and a
+ * table of 100,000 rows takes the browser seconds to lay out; the next rows are added as the last
+ * one scrolls into view (or on "Show more").
+ */
+const ROWS_PER_PAGE = 200;
+
+const state = { items: [], search: '', editingId: undefined, editingETag: undefined, shown: ROWS_PER_PAGE };
 
 /** Announces `message` in the live region (cleared first so a repeated message is read again). */
 function announce(message) {
@@ -180,15 +187,56 @@ function renderEditRow(item) {
   return row;
 }
 
+/** The last row while more items remain: says how many are shown and adds the next page. */
+function renderMoreRow() {
+  const remaining = state.items.length - state.shown;
+  const button = el('button', {
+    type: 'button',
+    textContent: `Show ${Math.min(ROWS_PER_PAGE, remaining).toLocaleString('en')} more`,
+  });
+  button.dataset.action = 'more';
+  const text = `Showing ${state.shown.toLocaleString('en')} of ${state.items.length.toLocaleString('en')} items. `;
+  return el('tr', { className: 'more' }, el('td', { colSpan: 4 }, text, button));
+}
+
+const moreObserver = new IntersectionObserver((entries) => {
+  if (entries.some((entry) => entry.isIntersecting)) showMore();
+});
+
+function renderRows(items) {
+  return items.map((item) => (item.id === state.editingId ? renderEditRow(item) : renderRow(item)));
+}
+
+/** Replaces the table body with the first `state.shown` items (and the "more" row). */
 function render() {
-  tableBody.replaceChildren(
-    ...state.items.map((item) => (item.id === state.editingId ? renderEditRow(item) : renderRow(item))),
-  );
+  moreObserver.disconnect();
+  tableBody.replaceChildren(...renderRows(state.items.slice(0, state.shown)));
   if (!state.items.length) {
     const text = state.search ? `No item matches ${quote(state.search)}.` : 'No items yet. Add one above.';
     tableBody.append(el('tr', { className: 'empty' }, el('td', { colSpan: 4 }, text)));
   }
+  appendMoreRow();
   updateCaption();
+}
+
+function appendMoreRow() {
+  if (state.shown >= state.items.length) return;
+  const row = renderMoreRow();
+  tableBody.append(row);
+  moreObserver.observe(row);
+}
+
+/** Appends the next page of rows, keeping the rows (and focus) already there. */
+function showMore() {
+  const more = tableBody.querySelector('tr.more');
+  if (!more) return;
+  moreObserver.disconnect();
+  const focused = more.contains(document.activeElement);
+  const from = state.shown;
+  state.shown = Math.min(state.items.length, from + ROWS_PER_PAGE);
+  more.replaceWith(...renderRows(state.items.slice(from, state.shown)));
+  appendMoreRow();
+  if (focused) (rowButton(state.items[from].id, 'edit') ?? itemsHeading).focus();
 }
 
 /** Reloads the list with the current search. Returns false (and announces) when it failed. */
@@ -201,6 +249,8 @@ async function reload() {
     return false;
   }
   if (state.editingId !== undefined && !state.items.some((i) => i.id === state.editingId)) state.editingId = undefined;
+  // Rows shown stay shown across a reload (after a save or delete), so focus can return to them.
+  state.shown = Math.max(ROWS_PER_PAGE, state.shown);
   render();
   return true;
 }
@@ -240,6 +290,7 @@ createForm.addEventListener('submit', async (event) => {
 async function search(text) {
   state.search = text.trim();
   state.editingId = undefined;
+  state.shown = ROWS_PER_PAGE;
   if (await reload()) {
     const count = state.items.length;
     announce(
@@ -378,6 +429,10 @@ async function remove(item, opener) {
 tableBody.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-action]');
   if (!button) return;
+  if (button.dataset.action === 'more') {
+    showMore();
+    return;
+  }
   const id = Number(button.closest('tr').dataset.id);
   const item = state.items.find((i) => i.id === id);
   if (!item) return;

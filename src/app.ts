@@ -112,7 +112,12 @@ export async function buildApp({
   await app.register(readinessPlugin, { readiness });
   await app.register(openApi, { resources: RESOURCES });
   await app.register(bodyParsers);
-  await app.register(drfApi, { resources: RESOURCES, db, idempotencyKeyTtlMs: config.idempotencyKeyTtlMs });
+  await app.register(drfApi, {
+    resources: RESOURCES,
+    db,
+    idempotencyKeyTtlMs: config.idempotencyKeyTtlMs,
+    listStreamTimeoutMs: config.listStreamTimeoutMs,
+  });
   await app.register(trailingSlashRedirects, { basenames });
   await app.register(healthRoutes);
   await app.register(managementPage);

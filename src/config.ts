@@ -273,6 +273,11 @@ export const VARIABLES = {
     integer(1, 31_536_000_000),
     'how long (ms, 24 h) an `Idempotency-Key` on create and its stored answer are kept; a retry after that creates again, and later keyed creates purge the expired keys',
   ),
+  LIST_STREAM_TIMEOUT_MS: withDefault(
+    '60000',
+    integer(100, 3_600_000),
+    'longest (ms) a list longer than one batch (1,000 items) may hold its database connection while it is streamed; a client reading slower has its response cut (the body ends without the chunked terminator), so a stalled client cannot keep a pooled connection',
+  ),
 } as const;
 
 /** Each variable's value, by name, before the rules that relate several of them. */
@@ -367,6 +372,7 @@ export function loadConfig(env: Env = process.env) {
     requestTimeoutMs,
     corsOrigins: s.CORS_ORIGINS,
     idempotencyKeyTtlMs: s.IDEMPOTENCY_KEY_TTL_MS,
+    listStreamTimeoutMs: s.LIST_STREAM_TIMEOUT_MS,
   });
 }
 

@@ -13,7 +13,8 @@
  *    then retrieve again with `LOG_LEVEL=silent`, and on PostgreSQL with `WEB_CONCURRENCY=2` (when
  *    the build has the cluster runtime) and pgbench's SELECT by id;
  * 4. prints one table, every figure also as a ratio to each ceiling, and the targets, and writes
- *    `bench-output/bench.json`.
+ *    `bench-output/bench.json`;
+ * 5. then the big list (big-list.ts; `BENCH_LIST=0` skips it).
  *
  * Environment (all optional): `BENCH_DURATION` seconds per timed run (default 10), `BENCH_WARMUP`
  * seconds (default 3), `BENCH_LOAD=wrk|autocannon` (default wrk when installed),
@@ -39,6 +40,7 @@ import { hasPgbench, runPgbench, startBareServer, type BareKind } from './ceilin
 import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
 import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';
 import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
+import { runBigList } from './big-list.js';
 import { readCpuSeconds, readRssMb, startBenchServer, type BenchServer } from './server.js';
 
 const env = process.env;
@@ -397,6 +399,7 @@ async function main(): Promise<void> {
     )}\n`,
   );
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  if (env.BENCH_LIST !== '0') await runBigList({ build: false });
 }
 
 main().catch((error: unknown) => {

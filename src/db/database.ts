@@ -13,13 +13,18 @@ import {
   Kysely,
   PostgresDialect,
   SqliteDialect,
+  type CompiledQuery,
   type Generated,
   type SqliteDatabase,
   type SqliteStatement,
 } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { openPgCursor, SqliteReaders, type RowCursor } from './cursor.js';
+import { exactInteger, exactRow } from './integers.js';
 import { registerUnicodeLower } from './unicode-lower.js';
+
+export { exactInteger };
 
 /**
  * Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY
@@ -62,6 +67,15 @@ export interface Database {
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly client: DatabaseConfig['client'];
+  /**
+   * Runs a `SELECT` behind a cursor and reads it `batchSize` rows at a time (see db/cursor.ts): on
+   * PostgreSQL it holds a pooled connection, on SQLite a reader connection of its own, until closed.
+   * `timeoutMs` replaces PostgreSQL's `statement_timeout` for this read, which otherwise bounds the
+   * whole read, however slowly its batches are taken.
+   *
+   * @throws the pool's error when no connection can be had.
+   */
+  openCursor<R>(query: CompiledQuery<R>, batchSize: number, timeoutMs?: number): Promise<RowCursor<R>>;
   /** Pool gauges for `/metrics`; zeros on SQLite (one connection, always open). */
   poolStats(): { total: number; idle: number; waiting: number };
   /** Closes the pool or file. Safe to call twice. */
@@ -70,22 +84,6 @@ export interface Db {
 
 /** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */
 const INT8_OID = 20;
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/**
- * A 64-bit integer from either backend as the service carries it: a number while it is a safe
- * integer, else a bigint with the exact value, never a rounded number (ids stay
- * exact JSON numbers; fast-json-stringify writes a bigint's digits). For the PostgreSQL `int8`
- * text pg hands over, and for the bigints better-sqlite3's `safeIntegers` mode reads.
- *
- * @example exactInteger('42') === 42; exactInteger('9007199254740993') === 9007199254740993n
- */
-export function exactInteger(value: string | bigint): number | bigint {
-  if (typeof value === 'bigint') return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
-  const number = Number(value);
-  return Number.isSafeInteger(number) ? number : BigInt(value);
-}
 
 function openSqlite(filename: string): SQLite.Database {
   if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
@@ -101,16 +99,6 @@ function openSqlite(filename: string): SQLite.Database {
 
 /** Most prepared statements kept per SQLite connection; the service issues a few dozen distinct SQL texts. */
 const STATEMENT_CACHE_SIZE = 256;
-
-/** Integers of a row read in `safeIntegers` mode, as {@link exactInteger} carries them. */
-function exactRow(row: unknown): unknown {
-  const record = row as Record<string, unknown>;
-  for (const key in record) {
-    const value = record[key];
-    if (typeof value === 'bigint') record[key] = exactInteger(value);
-  }
-  return record;
-}
 
 /**
  * A statement that reads integers exactly: better-sqlite3 returns every INTEGER as a rounded
@@ -132,8 +120,9 @@ function exactStatement(statement: SQLite.Statement): SqliteStatement {
 
 /**
  * better-sqlite3 seen through Kysely's `SqliteDatabase` interface, with each SQL text prepared
- * once: Kysely's driver calls `prepare()` for every query, which was ~10% of the server's CPU on
- * retrieve (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection. Reads
+ * once: Kysely's driver calls `prepare()` for every query, a cost an A/B run shows above the
+ * noise (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection and
+ * nothing iterates a statement on it (cursors use connections of their own, db/cursor.ts). Reads
  * return integers beyond 2^53 - 1 as exact bigints ({@link exactInteger}).
  */
 function withStatementCache(database: SQLite.Database): SqliteDatabase {
@@ -165,14 +154,17 @@ export function createDb(config: DatabaseConfig): Db {
   if (config.client === 'sqlite') {
     const database = openSqlite(config.filename);
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    const readers = new SqliteReaders(config.filename, openSqlite, database);
     let destroyed = false;
     return {
       kysely,
       client: 'sqlite',
+      openCursor: async (query, batchSize) => readers.openCursor(query, batchSize),
       poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
       async destroy() {
         if (destroyed) return;
         destroyed = true;
+        readers.close();
         await kysely.destroy();
       },
     };
@@ -204,6 +196,7 @@ export function createDb(config: DatabaseConfig): Db {
   return {
     kysely,
     client: 'postgres',
+    openCursor: (query, batchSize, timeoutMs) => openPgCursor(pool, query, batchSize, timeoutMs),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async destroy() {
       if (destroyed) return;

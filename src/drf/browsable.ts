@@ -10,12 +10,36 @@ import { indentJson } from './json.js';
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for HTML element content and attribute values. */
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
 }
 
 /**
- * Renders a JSON payload as an HTML page.
+ * The page around the JSON, split where the pretty-printed JSON goes: `[before, after]`, so a
+ * streamed list can send the JSON between them in pieces (escaped with {@link escapeHtml}).
+ *
+ * @param title page title, e.g. DRF's view name "Item List".
+ * @param statusLine e.g. `GET /api/items/ → 200`.
+ */
+export function browsablePageParts(title: string, statusLine: string): [string, string] {
+  return [
+    `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} – itemstore</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
+</head><body>
+<nav><a href="/">Manage items</a> · <a href="/docs">API docs</a> · <a href="/api/">API root</a></nav>
+<h1>${escapeHtml(title)}</h1>
+<p><code>${escapeHtml(statusLine)}</code></p>
+<pre>`,
+    `</pre>
+</body></html>
+`,
+  ];
+}
+
+/**
+ * Renders a JSON payload as an HTML page, the JSON pretty-printed with 2 spaces.
  *
  * @param title page title, e.g. DRF's view name "Item List".
  * @param statusLine e.g. `GET /api/items/ → 200`.
@@ -28,15 +52,6 @@ export function renderBrowsablePage(title: string, statusLine: string, json: str
   } catch {
     // not JSON after all: show as is
   }
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} – itemstore</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:60rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
-</head><body>
-<nav><a href="/">Manage items</a> · <a href="/docs">API docs</a> · <a href="/api/">API root</a></nav>
-<h1>${escapeHtml(title)}</h1>
-<p><code>${escapeHtml(statusLine)}</code></p>
-<pre>${escapeHtml(pretty)}</pre>
-</body></html>
-`;
+  const [before, after] = browsablePageParts(title, statusLine);
+  return `${before}${escapeHtml(pretty)}${after}`;
 }

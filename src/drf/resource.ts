@@ -37,6 +37,11 @@ export interface ResourceOptions {
    * (`IDEMPOTENCY_KEY_TTL_MS`; drf/idempotency-key.ts).
    */
   idempotencyKeyTtlMs: number;
+  /**
+   * Longest a list answered as a stream may hold its database connection, in ms
+   * (`LIST_STREAM_TIMEOUT_MS`; see drf/array-stream.ts).
+   */
+  listStreamTimeoutMs: number;
 }
 
 /** A resource as DRF's `DefaultRouter` mounts a viewset: `/api/{basename}/` and `/api/{basename}/{id}/`. */

@@ -85,15 +85,6 @@ export function listItemsQuery(
   return q;
 }
 
-/** Lists items as {@link listItemsQuery} selects them. */
-export async function listItems(
-  db: Kysely<Database>,
-  filter: ItemFilter = {},
-  ordering: readonly ItemOrdering[] = [],
-): Promise<Item[]> {
-  return listItemsQuery(db, filter, ordering).execute();
-}
-
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
 export async function findItem(
   db: Kysely<Database>,

@@ -9,10 +9,13 @@
  *
  * @module
  */
+import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CompiledQuery } from 'kysely';
 import { Type } from 'typebox';
 import { exactInteger } from '../db/database.js';
+import { sendArrayStream } from '../drf/array-stream.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
@@ -52,6 +55,13 @@ const MAX_SEARCH_TERMS = 32;
 export const BASENAME = 'items';
 const LIST_URL = `${API_PREFIX}${BASENAME}/`;
 const DETAIL_URL = `${LIST_URL}:id/`;
+
+/**
+ * Rows the list reads from its database cursor at a time (about 40 kB of JSON). A list that fits
+ * in one batch is answered whole, as before streaming existed (with a `Content-Length`); a longer
+ * one is streamed. The figures behind the size are in BENCHMARKS.md ("Big lists").
+ */
+export const LIST_BATCH_ROWS = 1000;
 
 const LIST: DrfViewConfig = { allow: 'GET, POST, HEAD, OPTIONS', viewName: 'Item List' };
 const DETAIL: DrfViewConfig = { allow: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS', viewName: 'Item Instance' };
@@ -119,7 +129,10 @@ function idOf(raw: string): number | bigint {
 const passThrough = () => (value: unknown) => ({ value });
 
 /** Registers the items routes on `scope`, storing through `db`. */
-export async function itemRoutes(scope: FastifyInstance, { db, idempotencyKeyTtlMs }: ResourceOptions): Promise<void> {
+export async function itemRoutes(
+  scope: FastifyInstance,
+  { db, idempotencyKeyTtlMs, listStreamTimeoutMs }: ResourceOptions,
+): Promise<void> {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const kysely = db.kysely;
   // Validation is DRF's (item.serializer.ts, reading the limits from these same schemas), run inside
@@ -179,8 +192,53 @@ export async function itemRoutes(scope: FastifyInstance, { db, idempotencyKeyTtl
       querystring: ItemQuery,
       response: { 200: ItemList, 400: BadRequest, 404: Detail, 503: Detail },
     },
-    handler: async (request) => repository.listItems(kysely, readFilter(request), readOrdering(request)),
+    handler: async (request, reply) => list(request, reply),
   });
+
+  /** Opens the list's cursor and reads its first batch (closing the cursor if that fails). */
+  async function openList(query: CompiledQuery<Item>, timeoutMs?: number) {
+    const cursor = await db.openCursor(query, LIST_BATCH_ROWS, timeoutMs);
+    try {
+      return { cursor, first: await cursor.read() };
+    } catch (error) {
+      await cursor.close(error);
+      throw error;
+    }
+  }
+
+  /**
+   * The list, read through a cursor. Its first batch is read before anything is answered, so a
+   * database that fails at once gets the usual error response (503); a list longer than one batch
+   * is then streamed (drf/array-stream.ts), and a failure after that cuts the response.
+   */
+  async function list(request: FastifyRequest, reply: FastifyReply) {
+    const query = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request)).compile();
+    let { cursor, first } = await openList(query);
+    if (first.length < LIST_BATCH_ROWS) {
+      await cursor.close();
+      return first;
+    }
+    await cursor.close();
+    if (request.method === 'HEAD') {
+      // Headers only: no need to read the rest (Fastify drains a stream answered to HEAD).
+      return reply.type('application/json; charset=utf-8').send(Readable.from([]));
+    }
+    // A longer list: read again under the stream's own limit, as the database's statement timeout
+    // would otherwise cut it however fast the client reads (db/cursor.ts). Nothing is sent yet, so
+    // the answer is still one consistent read; the first batch is all that is read twice. The
+    // database's limit is a second later than the stream's, a backstop: the stream's own timer
+    // closes the cursor cleanly first.
+    ({ cursor, first } = await openList(query, listStreamTimeoutMs + 1000));
+    // The route's own 200 serializer, so each batch is written exactly as the whole array would be.
+    const serialize = reply.getSerializationFunction('200') as unknown as (items: readonly Item[]) => string;
+    return sendArrayStream(request, reply, {
+      first,
+      source: cursor,
+      serialize,
+      title: LIST.viewName,
+      timeoutMs: listStreamTimeoutMs,
+    });
+  }
 
   app.post(LIST_URL, {
     config: LIST,

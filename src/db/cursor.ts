@@ -1,0 +1,182 @@
+/**
+ * Reading a `SELECT` in batches from a database cursor, so a result of any size passes through the
+ * process a batch at a time: PostgreSQL through pg-cursor (a named portal read with `Execute` and a
+ * row limit, "Extended Query" in the PostgreSQL protocol docs), SQLite through better-sqlite3's
+ * `Statement.iterate()` on a connection of its own.
+ *
+ * @module
+ */
+import type SQLite from 'better-sqlite3';
+import type { CompiledQuery } from 'kysely';
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import { exactRow } from './integers.js';
+
+/**
+ * An open cursor. It holds a database connection (a pooled pg client, or a SQLite reader) from
+ * {@link openPgCursor} / {@link SqliteReaders.openCursor} until {@link RowCursor.close}.
+ */
+export interface RowCursor<R> {
+  /**
+   * The next batch: `batchSize` rows, fewer at the end, and `[]` once the result is exhausted.
+   * Each call after the first waits for the event loop to run (pg-cursor answers on `setImmediate`;
+   * SQLite waits for one explicitly), so a long result never blocks other requests.
+   *
+   * @throws the driver's error (connection lost, statement timeout, …); close the cursor with it.
+   */
+  read(): Promise<R[]>;
+  /**
+   * Ends the query and gives the connection back. Without `error` the connection returns to its
+   * pool for reuse (after closing the portal, at most {@link PG_CLOSE_TIMEOUT_MS} ms on PostgreSQL);
+   * with `error` it is discarded. Safe to call more than once, and while a read is in flight.
+   */
+  close(error?: unknown): Promise<void>;
+}
+
+/**
+ * Longest wait for PostgreSQL to confirm a portal closed (one round trip normally). Past it the
+ * connection is discarded rather than returned: a pooled connection must never wait on a query.
+ */
+const PG_CLOSE_TIMEOUT_MS = 1000;
+
+/**
+ * Opens a cursor on a client checked out of `pool` and sends the query at once (its first batch is
+ * requested by the first {@link RowCursor.read}).
+ *
+ * PostgreSQL's `statement_timeout` runs from a portal's first `Execute` until the portal completes,
+ * not per batch, so a long read would be cancelled at the pool's `DB_STATEMENT_TIMEOUT_MS`. With
+ * `timeoutMs` the cursor runs in a transaction of its own with `SET LOCAL statement_timeout` to that
+ * value instead: one more round trip before and one after, and PgBouncer in transaction mode keeps
+ * the same server connection for all of it.
+ *
+ * Rows go through the client's own type parsers (pg sets them on the cursor's result), as
+ * `pool.query` would parse them.
+ *
+ * @throws the pool's error when no connection can be had (e.g. `timeout exceeded when trying to connect`).
+ */
+export async function openPgCursor<R>(
+  pool: pg.Pool,
+  query: CompiledQuery<R>,
+  batchSize: number,
+  timeoutMs?: number,
+): Promise<RowCursor<R>> {
+  const client = await pool.connect();
+  if (timeoutMs !== undefined) {
+    try {
+      await client.query(`begin; set local statement_timeout = ${Math.floor(timeoutMs)}`);
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+  }
+  const cursor = client.query(new Cursor<R>(query.sql, [...query.parameters]));
+  let closing: Promise<void> | undefined;
+  return {
+    read: () => cursor.read(batchSize),
+    close(error?: unknown) {
+      closing ??= (async () => {
+        if (error !== undefined) {
+          client.release(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            (async () => {
+              await cursor.close();
+              if (timeoutMs !== undefined) await client.query('commit');
+            })(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('closing the cursor timed out')), PG_CLOSE_TIMEOUT_MS);
+            }),
+          ]);
+          client.release();
+        } catch (closeError) {
+          client.release(closeError as Error);
+        } finally {
+          clearTimeout(timer);
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Idle SQLite reader connections kept open for the next cursor. */
+const IDLE_READERS = 2;
+
+/**
+ * SQLite connections that only run cursors. While a statement is being iterated, better-sqlite3
+ * refuses every other statement on the same connection ("This database connection is busy
+ * executing a query"), so a cursor cannot share the connection that serves the other requests.
+ * Each cursor takes a connection of its own; under WAL it reads a consistent snapshot while writers
+ * go on (SQLite docs, "Write-Ahead Logging": "readers do not block writers").
+ *
+ * An in-memory database cannot be opened twice: there the cursor reads the whole result on the
+ * main connection and hands it out in batches (the data is in memory already).
+ */
+export class SqliteReaders {
+  readonly #filename: string;
+  readonly #open: (filename: string) => SQLite.Database;
+  readonly #main: SQLite.Database;
+  readonly #idle: SQLite.Database[] = [];
+  #closed = false;
+
+  /**
+   * @param filename the database file (`:memory:` for the in-memory fallback).
+   * @param open opens a connection set up as the main one (pragmas, functions).
+   * @param main the main connection, used only for an in-memory database.
+   */
+  constructor(filename: string, open: (filename: string) => SQLite.Database, main: SQLite.Database) {
+    this.#filename = filename;
+    this.#open = open;
+    this.#main = main;
+  }
+
+  /**
+   * Opens a cursor over `query`; the statement runs on the first {@link RowCursor.read}. SQLite has
+   * no statement timeout to lift: the caller's own limit bounds the read.
+   */
+  openCursor<R>(query: CompiledQuery<R>, batchSize: number): RowCursor<R> {
+    if (this.#closed) throw new Error('the database is closed');
+    const inMemory = this.#filename === ':memory:';
+    const connection = inMemory ? this.#main : (this.#idle.pop() ?? this.#open(this.#filename));
+    let rows: Iterator<R> | undefined;
+    let reads = 0;
+    let closed = false;
+    const finish = (error?: unknown) => {
+      if (closed) return;
+      closed = true;
+      rows?.return?.();
+      if (inMemory) return;
+      if (error !== undefined || this.#closed || this.#idle.length >= IDLE_READERS) connection.close();
+      else this.#idle.push(connection);
+    };
+    return {
+      read: async () => {
+        if (reads++ > 0) await new Promise((resolve) => setImmediate(resolve));
+        if (closed) return [];
+        if (!rows) {
+          const statement = connection.prepare<unknown[], R>(query.sql).safeIntegers(true);
+          rows = inMemory
+            ? statement.all(query.parameters as unknown[])[Symbol.iterator]()
+            : statement.iterate(query.parameters as unknown[]);
+        }
+        const batch: R[] = [];
+        while (batch.length < batchSize) {
+          const next = rows.next();
+          if (next.done) break;
+          batch.push(exactRow(next.value) as R);
+        }
+        return batch;
+      },
+      close: async (error?: unknown) => finish(error),
+    };
+  }
+
+  /** Closes the idle readers; readers in use close when their cursor does. */
+  close(): void {
+    this.#closed = true;
+    for (const connection of this.#idle.splice(0)) connection.close();
+  }
+}
