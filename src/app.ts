@@ -16,7 +16,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { drfApi } from './drf/api.js';
 import { bodyParsers } from './drf/body-parsers.js';
-import { clientErrorHandler, frameworkErrors } from './drf/client-errors.js';
+import { clientErrorHandler, frameworkErrors, hostRequired } from './drf/client-errors.js';
 import { drfErrors } from './drf/errors.js';
 import type { Resource } from './drf/resource.js';
 import { formatSuffixRewriter, trailingSlashRedirects } from './drf/urls.js';
@@ -27,7 +27,7 @@ import { opsRoutes } from './ops/ops.routes.js';
 import { Readiness, readinessPlugin } from './ops/readiness.js';
 import { openApi } from './platform/openapi.js';
 import { requestId, requestIdOptions } from './platform/request-id.js';
-import { requestLogging } from './platform/request-logging.js';
+import { logRejectedRequest, requestLogging } from './platform/request-logging.js';
 import { security } from './platform/security.js';
 import { managementPage } from './platform/ui.routes.js';
 
@@ -58,6 +58,8 @@ function httpServerOptions(config: Config): http.ServerOptions {
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.headersTimeoutMs / 4))),
+    // Checked by an onRequest hook instead, so the 400 is JSON, logged and counted (client-errors.ts).
+    requireHostHeader: false,
   };
 }
 
@@ -93,7 +95,12 @@ export async function buildApp({
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
     // Errors before routing (bad percent-encoding, oversized headers, timeouts) as JSON `{"detail"}` too.
     frameworkErrors,
-    clientErrorHandler,
+    // Once closing, requests get the API's own 503 (ops/readiness.ts), logged and counted.
+    return503OnClosing: false,
+    clientErrorHandler: clientErrorHandler((rejection) => {
+      logRejectedRequest(logger as FastifyBaseLogger, rejection, config.logBodyMax);
+      if (rejection.status !== undefined) app.metrics.observeRejected(rejection.status);
+    }),
   });
 
   await app.register(drfErrors);
@@ -101,6 +108,7 @@ export async function buildApp({
   await app.register(metricsPlugin, { db });
   await app.register(requestLogging, { bodyMax: config.logBodyMax });
   await app.register(requestId);
+  await app.register(hostRequired);
   await app.register(readinessPlugin, { readiness });
   await app.register(openApi, { resources: RESOURCES });
   await app.register(bodyParsers);

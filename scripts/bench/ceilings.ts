@@ -1,9 +1,10 @@
 /**
- * The two ceilings the service is measured against:
+ * The ceilings the service is measured against, each driven by the same load tool and settings:
  *
- * - {@link startHttpCeiling}: a bare `node:http` server answering a constant small JSON item, in its
- *   own process, driven by the same load tool and settings as the service. Nothing built on Node
- *   can answer faster on this machine, so the service's requests/s are reported as a ratio to it.
+ * - {@link startBareServer}: in its own process, a bare `node:http` server answering a constant
+ *   item JSON (nothing built on Node answers faster here), bare Fastify answering the same
+ *   constant, and bare Fastify + pg running the retrieve query as one prepared statement without
+ *   logging: what the service's own stack gives, and what its targets are set against;
  * - {@link runPgbench}: PostgreSQL alone running the retrieve query (`SELECT id, product, price …
  *   WHERE id = $1`, a random seeded id), prepared (`-M prepared`), 32 clients, 2 threads, on the
  *   scratch schema's table: what the database can do without any HTTP in front.
@@ -14,24 +15,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSettings } from './load.js';
 
-/** The constant body: the shape and size of one item, as the retrieve scenario returns it. */
-const CEILING_BODY = '{"id":1234,"product":"Item 1234","price":45658}';
+const BARE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-server.mjs');
 
-const CEILING_SERVER = `
-const http = require('node:http');
-const body = Buffer.from(${JSON.stringify(CEILING_BODY)});
-const server = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-    res.end(body);
-  });
-});
-server.keepAliveTimeout = 72000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-`;
+/** The bare servers of `bare-server.mjs`. */
+export type BareKind = 'http' | 'fastify' | 'fastify-pg';
 
 export interface CeilingServer {
   child: ChildProcess;
@@ -39,12 +29,19 @@ export interface CeilingServer {
   stop(): Promise<void>;
 }
 
-/** Starts the bare node:http server as `node -e …` and resolves once it listens. */
-export function startHttpCeiling(): Promise<CeilingServer> {
+/**
+ * Starts one bare server (`node scripts/bench/bare-server.mjs <kind>`) and resolves once it listens.
+ * `env` reaches the process (`DATABASE_URL`, `DB_POOL_MAX` for `fastify-pg`).
+ */
+export function startBareServer(kind: BareKind, env: Record<string, string> = {}): Promise<CeilingServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CEILING_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [BARE_SERVER, kind], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bare ${kind} server exited ${code} before listening`)));
     child.stdout!.once('data', (chunk: Buffer) => {
       const port = Number(String(chunk).trim());
       resolve({

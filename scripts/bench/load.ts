@@ -52,6 +52,12 @@ export interface LoadResult {
   non2xx: number;
   /** Connect, read, write errors and timeouts. */
   socketErrors: number;
+  /**
+   * CPU time the server processes spent per request during the run (user + system, µs), when
+   * measured. Unlike requests/s it hardly moves with other load on the machine, so A/B runs on a
+   * busy machine compare it first.
+   */
+  cpuUsPerRequest?: number;
 }
 
 export type LoadTool = 'wrk' | 'autocannon';

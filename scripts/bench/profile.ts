@@ -35,6 +35,29 @@ function packageOf(url: string, fn: string): string {
   return src ? `service ${src[2]}` : url;
 }
 
+/**
+ * The layer a sample belongs to, for the "where a request's microseconds go" table of
+ * BENCHMARKS.md: by the innermost frame's package; native frames (system calls, V8 builtins) and
+ * Node's own modules count for the nearest caller outside them (Fastify's `reply.send` for the HTTP
+ * response's `writev`, pg for the query's).
+ */
+function layerOf(pkg: string): string {
+  if (/^(pino|sonic-boom|quick-format-unescaped|fast-redact|on-exit-leak-free)$/.test(pkg)) return 'logging';
+  if (/^(pg|pg-protocol|pg-pool|pg-types|postgres-|kysely|better-sqlite3)/.test(pkg)) return 'driver';
+  if (/^(fast-json-stringify|json-schema-ref-resolver)$/.test(pkg)) return 'serialization';
+  if (
+    /^(fastify|find-my-way|avvio|light-my-request|@fastify\/(?!swagger|static|cors))|fast-querystring|toad-cache|reusify/.test(
+      pkg,
+    )
+  )
+    return 'framework';
+  if (pkg === 'node internals' || pkg === '(native)') return 'node (no caller of ours)';
+  if (pkg === 'prom-client') return 'metrics (prom-client)';
+  if (pkg.startsWith('service ')) return 'our hooks and handlers';
+  if (pkg === '(garbage collector)') return 'GC';
+  return 'other';
+}
+
 function main(): void {
   const file = process.argv[2];
   const top = Number(process.argv[3] || 25);
@@ -54,6 +77,15 @@ function main(): void {
 
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
+  const byLayer = new Map<string, number>();
+  /** The nearest frame up the stack from `id` outside native code and Node's modules. */
+  const caller = (id: number): ProfileNode | undefined => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const node = byId.get(at)!;
+      if (node.callFrame.url && !node.callFrame.url.startsWith('node:')) return node;
+    }
+    return undefined;
+  };
   let total = 0;
   let idle = 0;
   for (const [id, us] of selfUs) {
@@ -72,6 +104,11 @@ function main(): void {
     }
     const pkg = packageOf(url, functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
+    if (functionName !== '(idle)') {
+      const via = pkg === '(native)' || pkg === 'node internals' ? caller(id) : undefined;
+      const layer = via ? layerOf(packageOf(via.callFrame.url, via.callFrame.functionName)) : layerOf(pkg);
+      byLayer.set(layer, (byLayer.get(layer) ?? 0) + us);
+    }
   }
   const busy = total - idle;
   const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1).padStart(5)}%`;
@@ -90,6 +127,8 @@ function main(): void {
     for (const [key, us] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, top))
       console.log(`  ${pct(us, busy)}  ${key}`);
   }
+  console.log('\nself time by layer (native and Node-internal time under the caller that caused it):');
+  for (const [layer, us] of [...byLayer].sort((a, b) => b[1] - a[1])) console.log(`  ${pct(us, busy)}  ${layer}`);
   console.log('\nself time by package:');
   for (const [pkg, us] of [...byPackage]
     .filter(([k]) => k !== '(idle)')

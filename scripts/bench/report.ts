@@ -8,7 +8,7 @@ import type { LoadResult } from './load.js';
 
 export interface Row {
   scenario: string;
-  /** `sqlite`, `postgres`, or `-` for the node:http ceiling. */
+  /** `sqlite`, `postgres`, or `-` for a ceiling (bare servers). */
   backend: string;
   /** The better of the runs (by requests/s). */
   best: LoadResult;
@@ -16,6 +16,10 @@ export interface Row {
   runs: LoadResult[];
   /** best.rps / node:http ceiling rps. */
   ratio?: number;
+  /** best.rps / bare Fastify rps. */
+  vsFastify?: number;
+  /** best.rps / bare Fastify + pg rps (retrieve). */
+  vsFastifyPg?: number;
   /** VmRSS in MB after the runs: the process, then each cluster worker. Empty when not applicable. */
   rssMb: number[];
 }
@@ -38,15 +42,30 @@ export function errorsOf(r: LoadResult): number {
 
 /** The printed table, one line per row. */
 export function formatTable(rows: readonly Row[]): string {
-  const header = ['scenario', 'backend', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio', 'RSS MB'];
+  const header = [
+    'scenario',
+    'backend',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs',
+    'errors',
+    'ratio',
+    'vs Fastify',
+    'vs F+pg',
+    'RSS MB',
+  ];
   const body = rows.map((r) => [
     r.scenario,
     r.backend,
     fmt(r.best.rps, 0),
     fmt(r.best.p50, 2),
     fmt(r.best.p99, 2),
+    fmt(r.best.cpuUsPerRequest, 0),
     String(errorsOf(r.best)),
     fmt(r.ratio, 2),
+    fmt(r.vsFastify, 2),
+    fmt(r.vsFastifyPg, 2),
     r.rssMb.length ? r.rssMb.map((m) => fmt(m, 0)).join('/') : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => line[i]!.length)));
@@ -56,11 +75,54 @@ export function formatTable(rows: readonly Row[]): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
-/** The targets, against the rows of one run. */
+/**
+ * The targets, against the rows of one run: first those against the stack's own ceilings (bare
+ * Fastify, bare Fastify + pg), then the earlier ones against bare node:http.
+ */
 export function verdicts(rows: readonly Row[]): Verdict[] {
   const find = (scenario: string, backend: string) =>
     rows.find((r) => r.scenario === scenario && r.backend === backend);
   const out: Verdict[] = [];
+  const service = rows.filter((r) => r.backend === 'sqlite' || r.backend === 'postgres');
+  const bare = find('bare Fastify + pg', '-');
+  for (const backend of ['postgres', 'sqlite']) {
+    const row = find('retrieve', backend);
+    if (row && bare) {
+      const ratio = row.best.rps / bare.best.rps;
+      out.push({
+        target: `retrieve on ${backend}: >= 0.85 of bare Fastify + pg, p99 < 10 ms`,
+        value: `${fmt(ratio, 2)}, p99 ${fmt(row.best.p99, 2)} ms`,
+        met: ratio >= 0.85 && row.best.p99 < 10,
+      });
+    }
+    const healthz = find('healthz', backend);
+    if (healthz?.vsFastify !== undefined) {
+      out.push({
+        target: `healthz on ${backend}: >= 0.8 of bare Fastify`,
+        value: fmt(healthz.vsFastify, 2),
+        met: healthz.vsFastify >= 0.8,
+      });
+    }
+    const shipped = find('retrieve', backend);
+    const silent = find('retrieve LOG_LEVEL=silent', backend);
+    if (shipped && silent) {
+      const cost = 1 - shipped.best.rps / silent.best.rps;
+      out.push({
+        target: `logging cost on ${backend} (retrieve, info vs silent) <= 10%`,
+        value: `${fmt(cost * 100, 1)}%`,
+        met: cost <= 0.1,
+      });
+    }
+    const single = service.filter((r) => r.backend === backend && r.rssMb.length === 1);
+    if (single.length) {
+      const rss = Math.max(...single.map((r) => r.rssMb[0]!));
+      out.push({
+        target: `RSS on ${backend} <= 110 MB after each run`,
+        value: `max ${fmt(rss, 0)} MB`,
+        met: rss <= 110,
+      });
+    }
+  }
   const ratioTarget = (scenario: string, backend: string, min: number, maxP99?: number) => {
     const row = find(scenario, backend);
     if (!row) return;
@@ -77,22 +139,10 @@ export function verdicts(rows: readonly Row[]): Verdict[] {
     ratioTarget('list 100', backend, 0.2);
     ratioTarget('create', backend, 0.2);
   }
-  const service = rows.filter((r) => r.backend === 'sqlite' || r.backend === 'postgres');
   const errors = service.reduce((n, r) => n + errorsOf(r.best), 0);
   out.push({ target: 'zero errors in every service row', value: String(errors), met: errors === 0 });
   const maxWorkerRss = Math.max(...service.flatMap((r) => (r.rssMb.length > 1 ? r.rssMb.slice(1) : r.rssMb)));
   out.push({ target: 'RSS < 120 MB per worker', value: `max ${fmt(maxWorkerRss, 0)} MB`, met: maxWorkerRss < 120 });
-  for (const backend of ['sqlite', 'postgres']) {
-    const shipped = find('retrieve', backend);
-    const silent = find('retrieve LOG_LEVEL=silent', backend);
-    if (!shipped || !silent) continue;
-    const cost = 1 - shipped.best.rps / silent.best.rps;
-    out.push({
-      target: `logging cost on ${backend} (retrieve, info vs silent) <= 15%`,
-      value: `${fmt(cost * 100, 1)}%`,
-      met: cost <= 0.15,
-    });
-  }
   return out;
 }
 

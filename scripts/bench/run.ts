@@ -3,14 +3,17 @@
  * See BENCHMARKS.md for how to read the output.
  *
  * 1. `npm run build`;
- * 2. the node:http ceiling (scripts/bench/ceilings.ts), measured first and last, the better kept;
+ * 2. the ceilings (scripts/bench/ceilings.ts, bare-server.mjs), each measured first and last, the
+ *    better kept: bare node:http, bare Fastify, and bare Fastify + pg running the retrieve query on
+ *    its own seeded schema;
  * 3. for each backend (SQLite file, then a fresh PostgreSQL schema, both removed after):
  *    starts `node dist/server.js` logging as shipped (`LOG_LEVEL=info`, stdout to a drained pipe,
  *    `LOG_DIR/api_server.log`), seeds 10,000 items (scenarios.ts), and runs every scenario from a
  *    separate load process: 32 connections, a warm-up, then two timed runs, the better kept;
  *    then retrieve again with `LOG_LEVEL=silent`, and on PostgreSQL with `WEB_CONCURRENCY=2` (when
  *    the build has the cluster runtime) and pgbench's SELECT by id;
- * 4. prints one table and the targets, and writes `bench-output/bench.json`.
+ * 4. prints one table, every figure also as a ratio to each ceiling, and the targets, and writes
+ *    `bench-output/bench.json`.
  *
  * Environment (all optional): `BENCH_DURATION` seconds per timed run (default 10), `BENCH_WARMUP`
  * seconds (default 3), `BENCH_LOAD=wrk|autocannon` (default wrk when installed),
@@ -32,11 +35,11 @@ import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
 import { withSearchPath } from '../../test/helpers/backends.js';
 import { PROJECT_ROOT } from '../../test/helpers/server.js';
-import { hasPgbench, runPgbench, startHttpCeiling } from './ceilings.js';
+import { hasPgbench, runPgbench, startBareServer, type BareKind } from './ceilings.js';
 import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
 import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';
 import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
-import { readRssMb, startBenchServer, type BenchServer } from './server.js';
+import { readCpuSeconds, readRssMb, startBenchServer, type BenchServer } from './server.js';
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION || 10);
@@ -55,11 +58,23 @@ const CLUSTER_BUILD = path.join(path.dirname(ENTRY), 'process/cluster.js');
 const settings: LoadSettings = { connections: CONNECTIONS, duration: DURATION };
 const wanted = (name: string) => !ONLY || ONLY.has(name);
 
-/** A warm-up of {@link WARMUP} s, then {@link RUNS} timed runs; the better by requests/s first. */
-async function measure(baseUrl: string, spec: LoadSpec): Promise<{ best: LoadResult; runs: LoadResult[] }> {
+/**
+ * A warm-up of {@link WARMUP} s, then {@link RUNS} timed runs; the better by requests/s first.
+ * `pids` are the server's processes, whose CPU time per request each run records.
+ */
+async function measure(
+  baseUrl: string,
+  spec: LoadSpec,
+  pids: () => number[],
+): Promise<{ best: LoadResult; runs: LoadResult[] }> {
   if (WARMUP > 0) await runLoad(TOOL, baseUrl, spec, { ...settings, duration: WARMUP });
+  const cpu = () => pids().reduce((sum, pid) => sum + readCpuSeconds(pid), 0);
   const runs: LoadResult[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runLoad(TOOL, baseUrl, spec, settings));
+  for (let i = 0; i < RUNS; i++) {
+    const before = cpu();
+    const result = await runLoad(TOOL, baseUrl, spec, settings);
+    runs.push({ ...result, cpuUsPerRequest: ((cpu() - before) * 1e6) / result.requests });
+  }
   const best = runs.reduce((a, b) => (b.rps > a.rps ? b : a));
   return { best, runs };
 }
@@ -67,7 +82,7 @@ async function measure(baseUrl: string, spec: LoadSpec): Promise<{ best: LoadRes
 function progress(row: Row): void {
   const b = row.best;
   console.log(
-    `  ${row.scenario.padEnd(32)} ${row.backend.padEnd(8)} ${b.rps.toFixed(0).padStart(7)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  errors ${errorsOf(b)}  RSS ${row.rssMb.map((m) => m.toFixed(0)).join('/')} MB`,
+    `  ${row.scenario.padEnd(32)} ${row.backend.padEnd(8)} ${b.rps.toFixed(0).padStart(7)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  CPU ${b.cpuUsPerRequest?.toFixed(0) ?? '-'} µs/req  errors ${errorsOf(b)}  RSS ${row.rssMb.map((m) => m.toFixed(0)).join('/')} MB`,
   );
 }
 
@@ -143,7 +158,7 @@ async function measureScenario(
   name = scenario.name,
 ): Promise<Row> {
   await check(server.baseUrl, scenario);
-  const { best, runs } = await measure(server.baseUrl, scenario.spec);
+  const { best, runs } = await measure(server.baseUrl, scenario.spec, server.pids);
   const row: Row = { scenario: name, backend, best, runs, rssMb: server.rssMb() };
   progress(row);
   return row;
@@ -233,12 +248,23 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
   }
 }
 
-async function measureCeiling(): Promise<Row> {
-  const ceiling = await startHttpCeiling();
+/** The ceiling rows' names, as the table shows them. */
+const CEILINGS: Record<BareKind, string> = {
+  http: 'node:http ceiling',
+  fastify: 'bare Fastify',
+  'fastify-pg': 'bare Fastify + pg',
+};
+
+async function measureCeiling(kind: BareKind, env: Record<string, string>): Promise<Row> {
+  const ceiling = await startBareServer(kind, env);
   try {
-    const { best, runs } = await measure(ceiling.baseUrl, { method: 'GET', paths: ['/'] });
+    const scenario = kind === 'fastify-pg' ? SCENARIOS.find((s) => s.name === 'retrieve')! : undefined;
+    if (scenario) await check(ceiling.baseUrl, scenario);
+    const { best, runs } = await measure(ceiling.baseUrl, scenario?.spec ?? { method: 'GET', paths: ['/'] }, () => [
+      ceiling.child.pid!,
+    ]);
     const row: Row = {
-      scenario: 'node:http ceiling',
+      scenario: CEILINGS[kind],
       backend: '-',
       best,
       runs,
@@ -249,6 +275,56 @@ async function measureCeiling(): Promise<Row> {
   } finally {
     await ceiling.stop();
   }
+}
+
+/**
+ * A scratch schema for bare Fastify + pg: `myapi_item` as the migrations make it on PostgreSQL
+ * (bigint id, varchar(20), integer), with the same {@link ITEMS} seeded rows. Returns its URL and
+ * a function that drops it.
+ */
+async function ceilingSchema(): Promise<{ databaseUrl: string; drop: () => Promise<void> }> {
+  const schema = `itemstore_bench_bare_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    const items = Array.from({ length: ITEMS }, (_, i) => ({ id: i + 1, ...seededItem(i + 1) }));
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.query(
+      `CREATE TABLE ${schema}.myapi_item (id bigint PRIMARY KEY, product varchar(20) NOT NULL, price integer NOT NULL)`,
+    );
+    await admin.query(
+      `INSERT INTO ${schema}.myapi_item SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::integer[])`,
+      [items.map((i) => i.id), items.map((i) => i.product), items.map((i) => i.price)],
+    );
+    await admin.query(`ANALYZE ${schema}.myapi_item`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    databaseUrl: withSearchPath(PG_URL, schema),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    },
+  };
+}
+
+/** Measures every ceiling once, in a fixed order. */
+async function measureCeilings(pgEnv: Record<string, string>): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const kind of ['http', 'fastify', 'fastify-pg'] as const) rows.push(await measureCeiling(kind, pgEnv));
+  return rows;
+}
+
+/** Of two measurements of each ceiling (first and last), the better, with every run kept. */
+function bestCeilings(first: Row[], last: Row[]): Row[] {
+  return first.map((row, i) => {
+    const again = last[i]!;
+    const best = again.best.rps > row.best.rps ? again : row;
+    return { ...best, runs: [...row.runs, ...again.runs] };
+  });
 }
 
 async function main(): Promise<void> {
@@ -263,15 +339,27 @@ async function main(): Promise<void> {
       `${os.cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
   const rows: Row[] = [];
-  const ceilings = env.BENCH_CEILING === '0' ? [] : [await measureCeiling()];
-  for (const backend of BACKENDS) await benchBackend(backend, rows);
-  if (env.BENCH_CEILING !== '0') ceilings.push(await measureCeiling());
-  const ceiling = ceilings.length ? ceilings.reduce((a, b) => (b.best.rps > a.best.rps ? b : a)) : undefined;
-  if (ceiling) {
-    ceiling.runs = ceilings.flatMap((c) => c.runs);
-    for (const row of [ceiling, ...rows]) row.ratio = row.best.rps / ceiling.best.rps;
+  let ceilings: Row[] = [];
+  if (env.BENCH_CEILING !== '0') {
+    const bare = await ceilingSchema();
+    try {
+      const pgEnv = { DATABASE_URL: bare.databaseUrl, DB_POOL_MAX: env.DB_POOL_MAX || '10' };
+      const first = await measureCeilings(pgEnv);
+      for (const backend of BACKENDS) await benchBackend(backend, rows);
+      ceilings = bestCeilings(first, await measureCeilings(pgEnv));
+    } finally {
+      await bare.drop();
+    }
+  } else {
+    for (const backend of BACKENDS) await benchBackend(backend, rows);
   }
-  const all = ceiling ? [ceiling, ...rows] : rows;
+  const all = [...ceilings, ...rows];
+  const [http, fastify, fastifyPg] = ceilings;
+  for (const row of all) {
+    if (http) row.ratio = row.best.rps / http.best.rps;
+    if (fastify) row.vsFastify = row.best.rps / fastify.best.rps;
+    if (fastifyPg) row.vsFastifyPg = row.best.rps / fastifyPg.best.rps;
+  }
   const loadAfter = os.loadavg();
 
   console.log(`\n${formatTable(all)}\n`);

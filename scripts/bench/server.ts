@@ -20,6 +20,8 @@ export interface BenchServer {
   outputTail(): string;
   /** Bytes the server wrote to stdout and stderr (the console log sink), drained by the harness. */
   outputBytes(): number;
+  /** The server process and, for a cluster primary, its workers. */
+  pids(): number[];
   /** VmRSS in MB of the server process and, for a cluster primary, of each worker (primary first). */
   rssMb(): number[];
   /** SIGTERM, then waits for exit (SIGKILL after 15 s). */
@@ -34,6 +36,21 @@ export function readRssMb(pid: number): number {
     return kb ? Number(kb[1]) / 1024 : NaN;
   } catch {
     return NaN;
+  }
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`: 100 on Linux). */
+const CLK_TCK = 100;
+
+/** User + system CPU seconds `pid` has used, from /proc/<pid>/stat (fields 14 and 15); 0 once gone. */
+export function readCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
   }
 }
 
@@ -104,6 +121,7 @@ export async function startBenchServer({ env, cpuProfileDir, entry }: StartOptio
     baseUrl,
     outputTail: () => tail,
     outputBytes: () => bytes,
+    pids: () => [pid, ...childPids(pid)],
     rssMb: () => [pid, ...childPids(pid)].map(readRssMb),
     async stop() {
       if (gone) return;

@@ -9,14 +9,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Generated, type SqliteDatabase } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type Generated,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { registerUnicodeLower } from './unicode-lower.js';
 
-/** Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`. */
+/**
+ * Row of `myapi_item`. `id` is a PostgreSQL `bigint` identity / SQLite `INTEGER PRIMARY KEY
+ * AUTOINCREMENT`, read as {@link exactInteger} does: a bigint beyond 2^53 - 1.
+ */
 interface ItemTable {
-  id: Generated<number>;
+  id: Generated<number | bigint>;
   /** `varchar(20)`: 1 to 20 code points, trimmed. */
   product: string;
   /** `integer` with `CHECK (price >= 0)`. */
@@ -82,16 +92,20 @@ export function driverHandleOf(kysely: Kysely<Database>): DriverHandle {
 /** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */
 const INT8_OID = 20;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
- * Parses an `int8` as a JS number, failing loudly above 2^53 - 1 instead of rounding
- * (ids are `bigint` columns and must leave as exact JSON numbers).
+ * A 64-bit integer from either backend as the service carries it: a number while it is a safe
+ * integer, else a bigint with the exact value, never a rounded number (ids stay
+ * exact JSON numbers; fast-json-stringify writes a bigint's digits). For the PostgreSQL `int8`
+ * text pg hands over, and for the bigints better-sqlite3's `safeIntegers` mode reads.
  *
- * @throws {RangeError} when the value is not a safe integer.
+ * @example exactInteger('42') === 42; exactInteger('9007199254740993') === 9007199254740993n
  */
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${text} is beyond Number.MAX_SAFE_INTEGER`);
-  return value;
+export function exactInteger(value: string | bigint): number | bigint {
+  if (typeof value === 'bigint') return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : BigInt(value);
 }
 
 function openSqlite(filename: string): SQLite.Database {
@@ -109,21 +123,49 @@ function openSqlite(filename: string): SQLite.Database {
 /** Most prepared statements kept per SQLite connection; the service issues a few dozen distinct SQL texts. */
 const STATEMENT_CACHE_SIZE = 256;
 
+/** Integers of a row read in `safeIntegers` mode, as {@link exactInteger} carries them. */
+function exactRow(row: unknown): unknown {
+  const record = row as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'bigint') record[key] = exactInteger(value);
+  }
+  return record;
+}
+
+/**
+ * A statement that reads integers exactly: better-sqlite3 returns every INTEGER as a rounded
+ * number unless `safeIntegers` is on, which makes them all bigints; rows then go through
+ * {@link exactRow}.
+ */
+function exactStatement(statement: SQLite.Statement): SqliteStatement {
+  if (!statement.reader) return statement;
+  statement.safeIntegers(true);
+  return {
+    reader: true,
+    all: (parameters) => statement.all(parameters).map(exactRow),
+    run: (parameters) => statement.run(parameters),
+    *iterate(parameters) {
+      for (const row of statement.iterate(parameters)) yield exactRow(row);
+    },
+  };
+}
+
 /**
  * better-sqlite3 seen through Kysely's `SqliteDatabase` interface, with each SQL text prepared
- * once: Kysely's driver calls `prepare()` for every query, a cost an A/B run shows above the
- * noise (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection and
- * the service never streams (`iterate`) results.
+ * once: Kysely's driver calls `prepare()` for every query, which was ~10% of the server's CPU on
+ * retrieve (BENCHMARKS.md). Safe because Kysely runs one query at a time on the connection. Reads
+ * return integers beyond 2^53 - 1 as exact bigints ({@link exactInteger}).
  */
 function withStatementCache(database: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
     prepare(sql) {
       let statement = statements.get(sql);
       if (!statement) {
         if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
-        statement = database.prepare(sql);
+        statement = exactStatement(database.prepare(sql));
         statements.set(sql, statement);
       }
       return statement;
@@ -166,7 +208,9 @@ export function createDb(config: DatabaseConfig): Db {
     application_name: 'itemstore',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === INT8_OID
+          ? exactInteger
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client losing its server (restart, failover) emits 'error' on the pool; without a

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { indentJson } from './json.js';
+
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for HTML element content and attribute values. */
@@ -22,7 +24,7 @@ function escapeHtml(text: string): string {
 export function renderBrowsablePage(title: string, statusLine: string, json: string): string {
   let pretty = json;
   try {
-    pretty = JSON.stringify(JSON.parse(json), null, 2);
+    pretty = indentJson(json, 2);
   } catch {
     // not JSON after all: show as is
   }

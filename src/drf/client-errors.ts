@@ -8,15 +8,21 @@
  * - {@link clientErrorHandler}: what Node's HTTP parser refuses before Fastify sees a request
  *   (Node `http.Server` `'clientError'` event): request line plus headers above `maxHeaderSize`
  *   (16 KiB by default; a 100 KB URL lands here) → 431; a request that took longer than the
- *   headers/request timeout → 408; anything unparseable (bytes above 0x7F in the request target,
- *   a broken request line) → 400. The socket is closed after the answer, as Node itself does.
+ *   headers/request timeout → 408; anything unparseable (an unknown method such as `FOO`, a
+ *   repeated `Content-Length`, bytes above 0x7F in the request target, a broken request line) →
+ *   400. The socket is closed after the answer, as Node itself does. Each one is handed to a
+ *   callback, which logs and counts it, since no Fastify hook ever sees it.
+ * - {@link hostRequired}: an HTTP/1.1 request without `Host` (RFC 9112 §3.2) → 400. Node's own
+ *   check answers an empty 400 that no hook sees, so it is turned off (`requireHostHeader: false`)
+ *   and made here instead, as a request that is logged and counted like any other.
  *
  * @module
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorHandler, notFound } from './errors.js';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, errorHandler, notFound } from './errors.js';
 
 /** Fastify `frameworkErrors` option: router-level failures as DRF JSON. */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -34,20 +40,58 @@ function describe(code: string | undefined): [number, string] {
   return [400, 'Malformed HTTP request.'];
 }
 
-/**
- * Fastify `clientErrorHandler` option (called with the Fastify instance as `this`): answers one
- * JSON error on the raw socket if it is still writable, then closes it. A reset connection gets nothing.
- */
-export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, detail] = describe(error.code);
-  this.log.debug({ err: error, status }, 'client error');
-  if (socket.writable) {
-    const body = JSON.stringify({ detail });
-    socket.write(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(error);
+/** A request Node's HTTP parser refused, as answered. */
+export interface RejectedRequest {
+  /** The status answered (400, 408 or 431), or `undefined` when the socket could take no answer. */
+  status: number | undefined;
+  /** Node's error code, e.g. `HPE_INVALID_METHOD`, `HPE_HEADER_OVERFLOW`. */
+  code: string | undefined;
+  /** llhttp's reason, e.g. "Invalid method encountered"; `undefined` for timeouts. */
+  reason: string | undefined;
+  /** The bytes the parser was reading when it failed (part of the request), when Node has them. */
+  rawPacket: Buffer | undefined;
 }
+
+/**
+ * Makes the Fastify `clientErrorHandler` option: answers
+ * one JSON error on the raw socket if it is still writable, then closes it, and hands the rejection
+ * to `onRejected`. A connection the client reset gets nothing and is not reported.
+ */
+export function clientErrorHandler(onRejected: (rejection: RejectedRequest) => void) {
+  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, detail] = describe(error.code);
+    const { reason, rawPacket } = error as { reason?: unknown; rawPacket?: unknown };
+    const answered = socket.writable;
+    if (answered) {
+      const body = JSON.stringify({ detail });
+      socket.write(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+    onRejected({
+      status: answered ? status : undefined,
+      code: error.code,
+      reason: typeof reason === 'string' ? reason : undefined,
+      rawPacket: Buffer.isBuffer(rawPacket) ? rawPacket : undefined,
+    });
+  };
+}
+
+/**
+ * 400 `{"detail"}` for an HTTP/1.1 request without `Host`, which RFC 9112 §3.2 says a server must
+ * refuse (HTTP/1.0 has no such rule). Pair with the Node server option `requireHostHeader: false`.
+ * Registered after request logging, so the request and its answer are logged like any other.
+ */
+export const hostRequired = fp(
+  async (app) => {
+    app.addHook('onRequest', async (request) => {
+      if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+        throw new ApiError(400, { detail: 'Missing Host header.' }, { connection: 'close' });
+      }
+    });
+  },
+  { name: 'host-required', dependencies: ['drf-errors', 'request-logging'] },
+);

@@ -63,3 +63,41 @@ export function parsePythonInt(text: string): bigint | undefined {
   const value = BigInt(ascii);
   return match[1] === '-' ? -value : value;
 }
+
+/**
+ * Python's `repr()`/`str()` of a float (`float_repr_style` "short", CPython `Python/pystrtod.c`):
+ * the shortest digits that read back as the same double (as JavaScript picks them), in fixed
+ * notation with at least one fractional digit when the decimal point falls within 16 digits of the
+ * first one, else `d.ddde±XX`.
+ *
+ * @example pythonFloatStr(1) === '1.0'; pythonFloatStr(1e16) === '1e+16'; pythonFloatStr(1e-7) === '1e-07'
+ */
+function pythonFloatStr(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const sign = value < 0 ? '-' : '';
+  // toExponential() with no argument gives the shortest round-tripping digits (ECMA-262 Number::toExponential).
+  const [mantissa = '', exponentText = ''] = Math.abs(value).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const exponent = Number(exponentText);
+  const point = exponent + 1; // digits before the decimal point
+  if (point <= -4 || point > 16) {
+    const lead = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${lead}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}.0`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/**
+ * Python's `str()` of the number `json.loads` makes of a JSON number literal: an `int` (exact, any
+ * size) without fraction or exponent, else a `float` (see {@link pythonFloatStr}; `1e400` is `inf`).
+ *
+ * @param source a JSON number literal, e.g. `12345678901234567890` or `1e2`
+ * @example pythonNumberStr('1e2') === '100.0'; pythonNumberStr('-0') === '0'
+ */
+export function pythonNumberStr(source: string): string {
+  return /[.eE]/.test(source) ? pythonFloatStr(Number(source)) : BigInt(source).toString();
+}

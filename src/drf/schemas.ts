@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 
 /** DRF's validation error body: field name → messages (`non_field_errors` for the body as a whole). */
-export const ValidationError = Type.Record(Type.String(), Type.Array(Type.String()), {
+const ValidationError = Type.Record(Type.String(), Type.Array(Type.String()), {
   examples: [{ price: ['Ensure this value is greater than or equal to 0.'] }],
 });
 

@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderBrowsablePage } from './browsable.js';
 import { methodNotAllowed } from './errors.js';
+import { indentJson } from './json.js';
 import { negotiate, type Renderer } from './negotiation.js';
 
 /** Route config read by the hooks. */
@@ -39,7 +40,7 @@ export function lastQueryValue(request: FastifyRequest, name: string): string | 
   return typeof last === 'string' ? last : undefined;
 }
 
-async function render(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+function render(request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
   const { allow, viewName } = request.routeOptions.config;
   if (allow) reply.header('allow', allow);
   // Appended, not replaced: CORS may already vary the response on Origin.
@@ -60,18 +61,32 @@ async function render(request: FastifyRequest, reply: FastifyReply, payload: unk
     reply.type('text/html; charset=utf-8');
     return renderBrowsablePage(viewName ?? 'API', `${request.method} ${request.url} → ${reply.statusCode}`, payload);
   }
-  if (renderer.indent !== undefined) return JSON.stringify(JSON.parse(payload), null, renderer.indent);
+  if (renderer.indent !== undefined) return indentJson(payload, renderer.indent);
   return payload;
 }
 
 /** Adds the DRF view hooks to `app` (an encapsulated scope holding the API routes). */
 export function registerDrfViewHooks(app: FastifyInstance): void {
   app.decorateRequest('renderer', undefined);
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks, not async ones: each async hook costs a promise and a microtask per request.
+  app.addHook('onRequest', (request, _reply, done) => {
     request.renderer = undefined;
-    request.renderer = negotiate(lastQueryValue(request, 'format'), request.headers.accept);
+    try {
+      request.renderer = negotiate(lastQueryValue(request, 'format'), request.headers.accept);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
-  app.addHook('onSend', render);
+  app.addHook('onSend', (request, reply, payload, done) => {
+    let rendered: unknown;
+    try {
+      rendered = render(request, reply, payload);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done(null, rendered);
+  });
 }
 
 /** Registers a 405 answer for every method of `url` that `allow` does not list. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BadRequest, Detail, ValidationError } from '../drf/schemas.js';
+import { BadRequest, Detail } from '../drf/schemas.js';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Examples, ResourceDocs } from '../drf/resource.js';
 import { Item, ItemList, ItemPatch, ItemWrite, PRICE_MAXIMUM, PRODUCT_MAX_LENGTH } from './item.schema.js';
@@ -139,8 +139,9 @@ function exampleKey(operationId: string, status: string, hasBody: boolean): stri
 /** The items resource's {@link ResourceDocs}. */
 export const itemDocs: ResourceDocs = {
   tag: { name: 'items', description: 'Products and their prices.' },
-  // The DRF error bodies are listed here, after the item's own schemas, as the document shows them.
-  components: { Item, ItemList, ItemWrite, ItemPatch, ValidationError, Detail, BadRequest },
+  // The DRF error bodies are listed here, after the item's own schemas, as the document shows them
+  // (field errors only inside BadRequest: no operation answers them alone).
+  components: { Item, ItemList, ItemWrite, ItemPatch, Detail, BadRequest },
   statusDescriptions: STATUS_DESCRIPTIONS,
   requestExamples: REQUEST_EXAMPLES,
   responseExamples: (operationId, status, hasBody) => RESPONSE_EXAMPLES[exampleKey(operationId, status, hasBody)],

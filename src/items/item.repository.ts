@@ -99,7 +99,7 @@ export async function listItems(
 /** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
 export async function findItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   filter: ItemFilter = {},
 ): Promise<VersionedItem | undefined> {
   return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
@@ -295,7 +295,7 @@ export async function createItemOnce(
  */
 export async function updateItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   changes: ItemPatch,
   filter: ItemFilter = {},
   condition?: VersionCondition,
@@ -321,7 +321,7 @@ export async function updateItem(
  */
 export async function deleteItem(
   db: Kysely<Database>,
-  id: number,
+  id: Item['id'],
   filter: ItemFilter = {},
   condition?: VersionCondition,
 ): Promise<boolean> {

@@ -12,6 +12,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { exactInteger } from '../db/database.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
@@ -29,6 +30,7 @@ import {
   IfMatchHeader,
   IfNoneMatchHeader,
   Item,
+  ITEM_ID_MAXIMUM,
   ItemList,
   ItemParams,
   ItemPatch,
@@ -98,16 +100,17 @@ function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
 
 /**
  * Parses a URL id as Django's `BigAutoField` lookup (Python `int()`: `007`, ` 7`, `+7` find item 7).
- * @returns the id, or `undefined` when no item can have it (not an integer, below 1, above 2^53 - 1).
+ * @returns the id ({@link exactInteger}: a bigint beyond 2^53 - 1), or `undefined` when no item can
+ *   have it (not an integer, below 1, above 2^63 - 1).
  */
-export function parseItemId(raw: string): number | undefined {
+export function parseItemId(raw: string): number | bigint | undefined {
   const value = parsePythonInt(raw);
-  if (value === undefined || value < 1n || value > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  return Number(value);
+  if (value === undefined || value < 1n || value > ITEM_ID_MAXIMUM) return undefined;
+  return exactInteger(value);
 }
 
 /** The id in the URL. @throws {ApiError} 404 when no item can have it. */
-function idOf(raw: string): number {
+function idOf(raw: string): number | bigint {
   const id = parseItemId(raw);
   if (id === undefined) throw notFound();
   return id;
@@ -127,7 +130,11 @@ export async function itemRoutes(scope: FastifyInstance, { db, idempotencyKeyTtl
    * Why a conditional write to item `id` changed nothing: 404 when there is no such item, else 412
    * (RFC 9110 §13.2.1: the 404 the request would get without its precondition comes first).
    */
-  async function unchangedError(id: number, filter: repository.ItemFilter, condition?: repository.VersionCondition) {
+  async function unchangedError(
+    id: Item['id'],
+    filter: repository.ItemFilter,
+    condition?: repository.VersionCondition,
+  ) {
     if (!condition) return notFound();
     return (await repository.findItem(kysely, id, filter)) ? preconditionFailed() : notFound();
   }
@@ -138,7 +145,7 @@ export async function itemRoutes(scope: FastifyInstance, { db, idempotencyKeyTtl
    */
   async function validatedChanges(
     request: FastifyRequest,
-    id: number,
+    id: number | bigint,
     filter: repository.ItemFilter,
     partial: boolean,
     condition: repository.VersionCondition | undefined,

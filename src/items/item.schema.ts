@@ -1,6 +1,7 @@
 /**
  * The item's shapes as TypeBox schemas: one definition feeds the DRF-compatible validation in
- * `item.serializer.ts` (which reads the limits from here), response serialization, and OpenAPI.
+ * `item.serializer.ts` (which reads the limits from here), response serialization, and OpenAPI,
+ * where request bodies show what the service accepts and answers what it stores.
  *
  * @module
  */
@@ -28,24 +29,65 @@ const Product = Type.String({
 const Price = Type.Integer({
   minimum: PRICE_MINIMUM,
   maximum: PRICE_MAXIMUM,
-  description: 'Price as a whole number from 0 to 2147483647. Numeric strings such as "100" are accepted.',
+  description: 'Price as a whole number from 0 to 2147483647.',
   examples: [100],
 });
 
-/** Item id: a positive integer assigned by the database, never reused. */
-const ItemId = Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] });
+/**
+ * `product` as a request may send it: DRF's `CharField` also takes a JSON number and stores
+ * Python's `str()` of it.
+ */
+const ProductInput = Type.Union([
+  Product,
+  Type.Number({
+    description:
+      'A number, stored as Python writes it: 123 → "123", 1.0 → "1.0", 1e2 → "100.0" (20 characters at most).',
+    examples: [123],
+  }),
+]);
+
+/**
+ * `price` as a request may send it: DRF's `IntegerField` also takes a numeric string (Python `int()`
+ * of it). The pattern is the plain form; `int()` also reads surrounding whitespace, a `+`, `_`
+ * between digits, a trailing `.0` and any Unicode decimal digits.
+ */
+const PriceInput = Type.Union([
+  Price,
+  Type.String({
+    pattern: '^[0-9]{1,10}$',
+    description: 'The price as a numeric string from "0" to "2147483647", e.g. "100".',
+    examples: ['100'],
+  }),
+]);
+
+/** Largest item id: PostgreSQL `bigint` and SQLite `INTEGER` maximum, 2^63 - 1. */
+export const ITEM_ID_MAXIMUM = 2n ** 63n - 1n;
+
+/**
+ * Item id: a positive integer assigned by the database, never reused. A JSON number in every
+ * answer; in the service a number, or an exact bigint beyond 2^53 - 1 (`db/database.ts`,
+ * `exactInteger`), which the response serializer writes as its digits.
+ */
+const ItemId = Type.Unsafe<number | bigint>(
+  Type.Integer({ minimum: 1, description: 'Assigned by the server; never reused.', examples: [1] }),
+);
 
 /** An item as the API returns it. */
 export const Item = Type.Object({ id: ItemId, product: Product, price: Price }, { additionalProperties: false });
 export type Item = Static<typeof Item>;
 
-/** Body of create (POST) and update (PUT): both fields required; `id` and unknown fields are ignored. */
-export const ItemWrite = Type.Object({ product: Product, price: Price });
-export type ItemWrite = Static<typeof ItemWrite>;
+/**
+ * Body of create (POST) and update (PUT) as the service accepts it: both fields required, `id` and
+ * unknown fields ignored. The serializer cleans it into an {@link ItemWrite} value.
+ */
+export const ItemWrite = Type.Object({ product: ProductInput, price: PriceInput });
+/** The cleaned fields of create and update: what is stored. */
+export type ItemWrite = Omit<Item, 'id'>;
 
 /** Body of partial_update (PATCH): any subset of the fields. */
 export const ItemPatch = Type.Partial(ItemWrite);
-export type ItemPatch = Static<typeof ItemPatch>;
+/** The cleaned fields of partial_update. */
+export type ItemPatch = Partial<ItemWrite>;
 
 /** The list: a JSON array ordered by `id` (no pagination, as in the DRF service). */
 export const ItemList = Type.Array(Item);

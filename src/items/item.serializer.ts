@@ -7,7 +7,9 @@
  * @module
  */
 import { PRICE_MAXIMUM, PRICE_MINIMUM, PRODUCT_MAX_LENGTH, type ItemPatch, type ItemWrite } from './item.schema.js';
-import { parsePythonInt, pythonStrip } from '../drf/python.js';
+import { UploadedFile } from '../drf/body-parsers.js';
+import { JsonNumber } from '../drf/json.js';
+import { parsePythonInt, pythonNumberStr, pythonStrip } from '../drf/python.js';
 
 /** DRF's error body: field → messages. */
 type FieldErrors = Record<string, string[]>;
@@ -36,23 +38,35 @@ function pythonTypeName(value: unknown): string {
   if (Array.isArray(value)) return 'list';
   if (typeof value === 'string') return 'str';
   if (typeof value === 'boolean') return 'bool';
+  if (value instanceof JsonNumber) return value.isFloat ? 'float' : 'int';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
   return typeof value;
 }
 
 /**
+ * Python's `str()` of a JSON number as `json.loads` made it (`1.0` → `"1.0"`, `1e16` → `"1e+16"`,
+ * big integers exact). A plain number (JSON nested too deep for the lossless parser) is read back
+ * from its JavaScript text.
+ */
+function numberText(value: JsonNumber | number): string {
+  return pythonNumberStr(value instanceof JsonNumber ? value.source : String(value));
+}
+
+/**
  * DRF `CharField` (`trim_whitespace=True`, `allow_blank=False`, `max_length`) plus Django's
  * `ProhibitNullCharactersValidator` and `ProhibitSurrogateCharactersValidator`. Numbers become
- * strings (`123` → `"123"`); booleans, arrays and objects are refused.
+ * Python's `str()` of them (`123` → `"123"`, `1.0` → `"1.0"`, `1e2` → `"100.0"`); booleans,
+ * arrays, objects and files are refused.
  */
 function validateProduct(value: unknown): Validation<string> {
   if (value === null) return { ok: false, errors: { product: [MESSAGES.null] } };
   if (typeof value === 'string' && pythonStrip(value) === '')
     return { ok: false, errors: { product: [MESSAGES.blank] } };
-  if (typeof value !== 'string' && (typeof value !== 'number' || !Number.isFinite(value))) {
-    return { ok: false, errors: { product: [MESSAGES.invalidString] } };
-  }
-  const text = pythonStrip(typeof value === 'string' ? value : String(value));
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (value instanceof JsonNumber || typeof value === 'number') text = numberText(value);
+  else return { ok: false, errors: { product: [MESSAGES.invalidString] } };
+  text = pythonStrip(text);
   const messages: string[] = [];
   if ([...text].length > PRODUCT_MAX_LENGTH)
     messages.push(`Ensure this field has no more than ${PRODUCT_MAX_LENGTH} characters.`);
@@ -68,19 +82,18 @@ function validateProduct(value: unknown): Validation<string> {
 /**
  * DRF `IntegerField(min_value=0, max_value=2147483647)`: Python `int()` of `str(value)` after
  * removing a trailing `.000`; so `"100"`, `" 7 "`, `1.0`, `1e2` and `"１２３"` are integers, while
- * `1.5`, `"1e2"`, `"0x10"`, `true` and `""` are not.
+ * `1.5`, `1e16` (`str()` gives `1e+16`), `"1e2"`, `"0x10"`, `true` and `""` are not. A file counts
+ * by its name, as `str()` of a Django upload is.
  */
 function validatePrice(value: unknown): Validation<number> {
   if (value === null) return { ok: false, errors: { price: [MESSAGES.null] } };
   if (typeof value === 'string' && value.length > MAX_INTEGER_STRING_LENGTH) {
     return { ok: false, errors: { price: [MESSAGES.maxStringLength] } };
   }
-  let parsed: bigint | undefined;
-  if (typeof value === 'number') {
-    parsed = Number.isInteger(value) ? BigInt(value) : undefined;
-  } else if (typeof value === 'string') {
-    parsed = parsePythonInt(value.replace(TRAILING_DECIMAL_ZEROS, ''));
-  }
+  let text: string | undefined;
+  if (typeof value === 'string' || value instanceof UploadedFile) text = String(value);
+  else if (value instanceof JsonNumber || typeof value === 'number') text = numberText(value);
+  const parsed = text === undefined ? undefined : parsePythonInt(text.replace(TRAILING_DECIMAL_ZEROS, ''));
   if (parsed === undefined) return { ok: false, errors: { price: [MESSAGES.invalidInteger] } };
   if (parsed < BigInt(PRICE_MINIMUM)) {
     return { ok: false, errors: { price: [`Ensure this value is greater than or equal to ${PRICE_MINIMUM}.`] } };
@@ -108,7 +121,7 @@ export function validateItem(data: unknown, options: { partial: true }): Validat
 export function validateItem(data: unknown, options: { partial: false }): Validation<ItemWrite>;
 export function validateItem(data: unknown, { partial }: { partial: boolean }): Validation<ItemPatch> {
   const body = data ?? {};
-  if (typeof body !== 'object' || Array.isArray(body)) {
+  if (typeof body !== 'object' || Array.isArray(body) || body instanceof JsonNumber) {
     return {
       ok: false,
       errors: { non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonTypeName(body)}.`] },

@@ -23,17 +23,29 @@ declare module 'fastify' {
 /** Route label for requests that matched no route (404s), so raw URLs never become label values. */
 const UNMATCHED_ROUTE = 'unmatched';
 
+/**
+ * Method and route label of requests Node's HTTP parser refused (an unknown method, a repeated
+ * `Content-Length`, oversized headers): what the client sent is not a label value.
+ */
+const REJECTED_REQUEST = 'rejected';
+
 /** The service's metrics and the registry `/metrics` renders. */
 export interface Metrics {
   readonly registry: Registry;
   /** Counts and times one finished request; call from an `onResponse` hook. */
   observe(request: FastifyRequest, reply: FastifyReply): void;
+  /**
+   * Counts a request Node's HTTP parser refused, with the status answered, under
+   * {@link REJECTED_REQUEST} (no duration: it never became a request).
+   */
+  observeRejected(status: number): void;
 }
 
 /**
  * Creates the registry and metrics for one app.
  *
- * - `http_requests_total{method,route,status_code}` counter
+ * - `http_requests_total{method,route,status_code}` counter; requests Node's parser refused count as
+ *   `method="rejected",route="rejected"`
  * - `http_request_duration_seconds{method,route,status_code}` histogram (prom-client default buckets, 5 ms to 10 s)
  * - `db_pool_connections{state="total"|"idle"}` and `db_pool_waiting_requests` gauges, read from
  *   {@link Db.poolStats} at scrape time
@@ -85,6 +97,9 @@ function createMetrics(db: Db): Metrics {
       requests.inc(labels);
       duration.observe(labels, reply.elapsedTime / 1000);
     },
+    observeRejected(status) {
+      requests.inc({ method: REJECTED_REQUEST, route: REJECTED_REQUEST, status_code: String(status) });
+    },
   };
 }
 
@@ -93,7 +108,11 @@ export const metricsPlugin = fp<{ db: Db }>(
   async (app, { db }) => {
     const metrics = createMetrics(db);
     app.decorate('metrics', metrics);
-    app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
+    // A callback hook, not an async one: that costs a promise and a microtask per request.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.observe(request, reply);
+      done();
+    });
     app.addHook('onClose', async () => metrics.registry.clear());
   },
   { name: 'metrics' },

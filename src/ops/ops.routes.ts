@@ -7,6 +7,8 @@
  *   the load balancer stops routing here before the listener closes.
  * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `metrics.ts`).
  *
+ * Both answer GET and HEAD; any other method gets 405 `{"detail"}` with `Allow`, as every URL does.
+ *
  * @module
  */
 import fp from 'fastify-plugin';
@@ -14,6 +16,7 @@ import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
+import { methodNotAllowedRoute } from '../drf/view.js';
 
 /** Longest wait for the readiness query, in ms: well under the ALB health check timeout (5 s default). */
 const READY_CHECK_TIMEOUT_MS = 2000;
@@ -83,6 +86,8 @@ export const opsRoutes = fp<OpsRoutesOptions>(
         return renderMetrics();
       },
     });
+    methodNotAllowedRoute(app, '/readyz', { allow: 'GET, HEAD', viewName: 'Readiness' });
+    methodNotAllowedRoute(app, '/metrics', { allow: 'GET, HEAD', viewName: 'Metrics' });
   },
   { name: 'ops-routes', dependencies: ['metrics', 'readiness', 'drf-errors', 'openapi'] },
 );

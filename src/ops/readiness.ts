@@ -6,6 +6,7 @@
  * @module
  */
 import fp from 'fastify-plugin';
+import { ApiError } from '../drf/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,10 +53,22 @@ export class Readiness {
 export const readinessPlugin = fp<{ readiness: Readiness }>(
   async (app, { readiness }) => {
     app.decorate('readiness', readiness);
-    app.addHook('onSend', async (_request, reply, payload) => {
+    // A request arriving once the server is closing gets 503, after its body is read: closing a
+    // socket with unread bytes makes the kernel answer a reset instead of the 503. One that arrived
+    // before completes, however long its body takes. Callback hooks, not async ones: an async hook
+    // costs a promise and a microtask per request.
+    const arrivedClosing = new WeakSet<object>();
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (readiness.closing) arrivedClosing.add(request);
+      done();
+    });
+    app.addHook('preHandler', (request, _reply, done) => {
+      done(arrivedClosing.has(request) ? new ApiError(503, { detail: 'Shutting down.' }) : undefined);
+    });
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (readiness.closing) reply.header('connection', 'close');
-      return payload;
+      done(null, payload);
     });
   },
-  { name: 'readiness' },
+  { name: 'readiness', dependencies: ['drf-errors'] },
 );

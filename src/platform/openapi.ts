@@ -42,6 +42,8 @@ function documentInfo(resources: readonly Resource[]): FastifyDynamicSwaggerOpti
         'Management page: [/](/). Interactive docs: [/docs](/docs).',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
+    // Relative: the document is served by the service it describes, wherever that is deployed.
+    servers: [{ url: '/', description: 'This service (the host that serves this document)' }],
     tags: [
       ...resources.map((resource) => resource.docs.tag),
       { name: 'api', description: 'API root.' },
@@ -91,7 +93,7 @@ function documentTransform(resources: readonly Resource[]) {
     ...resources.map((resource) => resource.docs.statusDescriptions),
   );
   return ({ openapiObject }: { openapiObject: Partial<OpenAPIV3_1.Document> }): Partial<OpenAPIV3_1.Document> => {
-    for (const pathItem of Object.values(openapiObject.paths ?? {})) {
+    for (const [path, pathItem] of Object.entries(openapiObject.paths ?? {})) {
       for (const operation of Object.values(pathItem ?? {}) as OpenAPIV3_1.OperationObject[]) {
         if (typeof operation !== 'object' || !operation.responses) continue;
         const operationId = operation.operationId ?? '';
@@ -109,6 +111,13 @@ function documentTransform(resources: readonly Resource[]) {
           const json = response.content?.['application/json'];
           const examples = docs?.responseExamples(operationId, status, requestBody !== undefined);
           if (json && examples) json.examples = examples;
+          // The API's JSON answers, errors included, come as an HTML page on `Accept: text/html` or
+          // `?format=api` (drf/view.ts).
+          if (json && path.startsWith(API_PREFIX)) {
+            response.content!['text/html'] = {
+              schema: { type: 'string', description: 'The JSON answer shown in an HTML page.' },
+            };
+          }
           // 503 (database) and 409 (Idempotency-Key in use) both say when to retry.
           if (status === '503' || status === '409') {
             response.headers = {

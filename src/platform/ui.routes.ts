@@ -1,6 +1,7 @@
 /**
- * The management page at `/`: the static files in `public/` (`index.html`, `app.js`, `styles.css`),
- * plain ES modules with no build step, served by `@fastify/static`. The page calls the JSON API.
+ * The management page at `/`: the static files in `public/` (`index.html`, `app.js`, `items-api.js`,
+ * `styles.css`, `favicon.ico`), plain ES modules with no build step, served by `@fastify/static`. The
+ * page calls the JSON API.
  *
  * Only the files present at start-up get routes (`wildcard: false`), so unknown URLs still reach
  * the JSON 404 handler, and the routes are hidden from the OpenAPI document. `/admin/`, where the

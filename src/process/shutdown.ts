@@ -4,20 +4,55 @@
  * 1. `/readyz` turns 503 ("shutdown started" is logged);
  * 2. after SIGTERM only, the server keeps serving for `drainMs`, so the load balancer finishes
  *    deregistering the task before the listener closes (SIGINT, a Ctrl-C at a terminal, skips this);
- * 3. `app.close()`: the listener closes, idle keep-alive sockets are closed, requests arriving on
- *    busy sockets get Fastify's 503 with `Connection: close`, in-flight requests complete, and
- *    their responses carry `Connection: close` too (see {@link Readiness.closing});
- * 4. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
+ * 3. closing ("closing server" is logged): the listener closes, so new connections are refused;
+ *    in-flight requests complete and their responses carry `Connection: close`; a request arriving
+ *    on an open keep-alive socket gets 503 `{"detail": "Shutting down."}` with `Connection: close`
+ *    (see {@link Readiness.closing}), and the server closes that socket after the answer. After
+ *    SIGTERM, idle sockets are closed only once no request has come for {@link CLOSE_GRACE_MS}:
+ *    closing an idle keep-alive socket races with a client reusing it, which then sees a reset
+ *    (RFC 9112 §9.3.1), and an answer with `Connection: close` is the only way to tell a client first;
+ * 4. `app.close()`: sockets still idle are closed, in-flight requests complete;
+ * 5. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
  *
  * If it all takes longer than `timeoutMs` from the signal, the process logs "shutdown timed out",
  * flushes and exits 1. A second signal during shutdown is ignored.
  *
  * @module
  */
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import type { Readiness } from '../ops/readiness.js';
+
+/**
+ * After SIGTERM's drain, open keep-alive sockets are closed once no request has arrived for this
+ * long: until then a client may still send one more request on its socket (answered 503 with
+ * `Connection: close`) instead of meeting a closed socket.
+ */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Stops accepting connections and resolves once every open one has ended, or once no request has
+ * arrived for `quietMs`. `net.Server.close`, not `http.Server.close`: the latter also closes idle
+ * keep-alive sockets at once (Node ≥ 19), the race {@link gracefulShutdown} avoids. Bounded by the
+ * shutdown timeout: each open socket carries at most one more request, then closes.
+ */
+function stopListening(server: net.Server, quietMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let lastRequest = Date.now();
+    const onRequest = () => (lastRequest = Date.now());
+    server.on('request', onRequest);
+    const done = () => {
+      clearInterval(poll);
+      server.off('request', onRequest);
+      resolve();
+    };
+    const poll = setInterval(() => Date.now() - lastRequest >= quietMs && done(), Math.min(100, quietMs));
+    net.Server.prototype.close.call(server, done);
+    if (quietMs === 0) done();
+  });
+}
 
 /** The signals that start a graceful shutdown. */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -70,6 +105,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
       if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
       logger.info('closing server');
       readiness.beginClosing();
+      await stopListening(app.server, drain > 0 ? CLOSE_GRACE_MS : 0);
       await app.close();
       await db.destroy();
       logger.info('server closed');

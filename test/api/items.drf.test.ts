@@ -12,8 +12,8 @@ import { BACKENDS } from '../helpers/backends.js';
 
 interface Seeded {
   api: TestApp;
-  item1: { id: number; product: string; price: number };
-  item2: { id: number; product: string; price: number };
+  item1: { id: number | bigint; product: string; price: number };
+  item2: { id: number | bigint; product: string; price: number };
 }
 
 for (const backend of BACKENDS) {
@@ -40,7 +40,7 @@ for (const backend of BACKENDS) {
         ).n,
       );
 
-    const row = (api: TestApp, id: number) =>
+    const row = (api: TestApp, id: number | bigint) =>
       api.db.kysely.selectFrom('myapi_item').select(['id', 'product', 'price']).where('id', '=', id).executeTakeFirst();
 
     it('test_create_item: POST → 201, three rows', async (t) => {

@@ -406,6 +406,43 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await list(api), [apple, { ...banana, price: 7 }]);
     });
 
+    it('a multipart file is part of the data, winning over a field of its name, as in DRF request.data', async (t) => {
+      const api = await start(t);
+      const file = (name: string) => new File(['file content'], name, { type: 'text/plain' });
+      const notAString = { product: ['Not a valid string.'] };
+
+      const create = new FormData();
+      create.append('product', file('apple.txt'));
+      create.append('price', '1');
+      const refused = await api.request('/api/items/', { method: 'POST', body: create });
+      assert.equal(refused.status, 400);
+      assert.deepEqual(await refused.json(), notAString);
+
+      const both = new FormData();
+      both.append('product', file('apple.txt'));
+      both.append('product', 'Apple');
+      both.append('price', '1');
+      const fileWins = await api.request('/api/items/', { method: 'POST', body: both });
+      assert.equal(fileWins.status, 400);
+      assert.deepEqual(await fileWins.json(), notAString);
+
+      // IntegerField reads str() of the upload, which is its name (without the path).
+      const named = new FormData();
+      named.append('product', 'Apple');
+      named.append('price', file('C:\\prices\\7'));
+      const created = await api.request('/api/items/', { method: 'POST', body: named });
+      assert.equal(created.status, 201);
+      const item = (await created.json()) as Item;
+      assert.deepEqual(item, { id: item.id, product: 'Apple', price: 7 });
+
+      const patch = new FormData();
+      patch.append('product', file('pear.txt'));
+      const patched = await api.request(`/api/items/${item.id}/`, { method: 'PATCH', body: patch });
+      assert.equal(patched.status, 400);
+      assert.deepEqual(await patched.json(), notAString);
+      assert.deepEqual(await list(api), [item]);
+    });
+
     it('an empty body sent as application/json: DELETE → 204, POST → 400 required fields', async (t) => {
       const api = await start(t);
       const item = await create(api, 'Apple', 100);

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { Value } from 'typebox/value';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { scratchDir, startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -169,11 +170,69 @@ describe('OpenAPI document', () => {
       }
     }
     const schemas = document.components?.schemas ?? {};
-    for (const name of ['Item', 'ItemWrite', 'ItemPatch', 'ItemList', 'ValidationError', 'Detail', 'BadRequest']) {
-      assert.ok(schemas[name], `components.schemas.${name}`);
+    assert.deepEqual(Object.keys(schemas).sort(), [
+      'BadRequest',
+      'Detail',
+      'Item',
+      'ItemList',
+      'ItemPatch',
+      'ItemWrite',
+    ]);
+    // Every component is used: referenced from an operation or from another component.
+    const text = JSON.stringify(document);
+    for (const name of Object.keys(schemas)) {
+      assert.ok(text.includes(`"$ref":"#/components/schemas/${name}"`), `components.schemas.${name} is referenced`);
     }
     assert.deepEqual(schemas.Item!.required, ['id', 'product', 'price']);
-    assert.equal((schemas.ItemWrite!.properties!.product as OpenAPIV3_1.SchemaObject).maxLength, 20);
+    assert.equal((schemas.Item!.properties!.product as OpenAPIV3_1.SchemaObject).maxLength, 20);
+    assert.deepEqual(document.servers, [
+      { url: '/', description: 'This service (the host that serves this document)' },
+    ]);
+  });
+
+  it('declares the HTML answers of the API and request bodies as the service accepts them', async (t) => {
+    const app = await startTestApp(t);
+    const document = (await SwaggerParser.dereference(await served(app))) as Document;
+    for (const { method, path: route, operation } of operations(document)) {
+      for (const [status, response] of Object.entries(
+        operation.responses as Record<string, OpenAPIV3_1.ResponseObject>,
+      )) {
+        const types = Object.keys(response.content ?? {});
+        if (route.startsWith('/api/') && types.includes('application/json')) {
+          assert.ok(types.includes('text/html'), `${method} ${route} ${status}: the HTML view is declared`);
+        } else {
+          assert.ok(!types.includes('text/html') || route === '/healthz', `${method} ${route} ${status}: no HTML`);
+        }
+      }
+    }
+    const html = await app.request('/api/items/', { headers: { accept: 'text/html' } });
+    assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
+    const missing = await app.request('/api/items/9/?format=api');
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('content-type') ?? '', /^text\/html/);
+
+    // Each request example fits its own schema, and the service takes what the schema allows.
+    for (const operationId of ['create', 'update', 'partial_update']) {
+      const operation = operations(document).find((o) => o.operation.operationId === operationId)!.operation;
+      const media = (operation.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json']!;
+      for (const [name, example] of Object.entries(media.examples ?? {})) {
+        const value = (example as OpenAPIV3_1.ExampleObject).value;
+        assert.ok(Value.Check(media.schema as never, value), `${operationId} example ${name} fits its schema`);
+      }
+      if (operationId !== 'create') continue;
+      for (const body of [
+        { product: 'Apple', price: 100 },
+        { product: 'Apple', price: '100' },
+        { product: 123, price: 1 },
+      ]) {
+        assert.ok(Value.Check(media.schema as never, body), `${JSON.stringify(body)} fits the create schema`);
+        const response = await app.request('/api/items/', { method: 'POST', json: body });
+        assert.equal(response.status, 201, `${JSON.stringify(body)} is accepted`);
+      }
+      for (const body of [{ product: 'Apple', price: 'abc' }, { product: true, price: 1 }, { product: 'Apple' }]) {
+        assert.ok(!Value.Check(media.schema as never, body), `${JSON.stringify(body)} does not fit the create schema`);
+      }
+    }
   });
 
   it('answers each operation as documented, and other methods with 405', async (t) => {

@@ -31,7 +31,7 @@ const params = (numRuns = RUNS): fc.Parameters<unknown> => ({
 });
 
 interface Item {
-  id: number;
+  id: number | bigint;
   product: string;
   price: number;
 }

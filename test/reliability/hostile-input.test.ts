@@ -11,7 +11,7 @@ import { BACKENDS } from '../helpers/backends.js';
 import { connect, parseResponses } from '../helpers/raw-http.js';
 
 interface Item {
-  id: number;
+  id: number | bigint;
   product: string;
   price: number;
 }

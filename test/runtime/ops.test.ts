@@ -165,3 +165,30 @@ describe('GET /metrics', () => {
     assert.equal(find(samples, 'db_pool_connections', { state: 'idle' })?.value, total, 'all idle between requests');
   });
 });
+
+describe('methods /readyz and /metrics do not take', () => {
+  it('answer 405 {"detail"} with Allow: GET, HEAD; HEAD is answered', async (t) => {
+    const api = await startTestApp(t);
+    for (const url of ['/readyz', '/metrics']) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+        const response = await api.request(url, { method });
+        assert.equal(response.status, 405, `${method} ${url}`);
+        assert.equal(response.headers.get('allow'), 'GET, HEAD', `${method} ${url}`);
+        assert.deepEqual(await response.json(), { detail: `Method "${method}" not allowed.` }, `${method} ${url}`);
+      }
+      assert.equal((await api.request(url, { method: 'HEAD' })).status, 200, `HEAD ${url}`);
+    }
+  });
+});
+
+describe('GET /favicon.ico', () => {
+  it('serves the icon the management page links to', async (t) => {
+    const api = await startTestApp(t);
+    const response = await api.request('/favicon.ico');
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^image\/(x-icon|vnd\.microsoft\.icon)/);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 4)], [0, 0, 1, 0], 'an ICO header (reserved 0, type 1)');
+    assert.match(await (await api.request('/')).text(), /<link rel="icon" href="\/favicon.ico" \/>/);
+  });
+});

@@ -61,7 +61,7 @@ describe('graceful shutdown on SIGTERM', () => {
 
     // Closing: the listener is gone, the in-flight requests still complete, later ones get 503.
     await waitFor(() => logLines().some((l) => l.msg === 'closing server'), 'closing server');
-    await assert.rejects(fetch(`${server.baseUrl}/healthz`), 'new connections are refused once closing');
+    await assert.rejects(connect(server.port), 'new connections are refused once closing');
     await Promise.all(slow.map((c, i) => c.write(bodies[i]!.slice(10))));
     await keepAlive.write('\r\n');
     // Every connection is closed by the server: the process cannot exit before.
@@ -91,6 +91,39 @@ describe('graceful shutdown on SIGTERM', () => {
       assert.equal(messages.at(-1), 'server closed');
       assert.ok(messages.indexOf('shutdown started') < messages.indexOf('closing server'));
     }
+  });
+
+  it('answers a request on a keep-alive socket left idle through the drain with 503 and Connection: close, not a reset', async (t) => {
+    const dir = scratchDir(t);
+    const server = await startServerProcess({
+      DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
+      LOG_DIR: '',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DRAIN_MS: '300',
+    });
+    t.after(() => server.child.kill('SIGKILL'));
+    const logLines = () => jsonLines(server.output());
+    const idle = await Promise.all([connect(server.port), connect(server.port)]);
+    for (const connection of idle) {
+      await connection.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor(() => parseResponses(connection.received()).length === 1, 'the first response');
+    }
+    const [reused, untouched] = idle as [(typeof idle)[0], (typeof idle)[0]];
+
+    server.child.kill('SIGTERM');
+    await waitFor(() => logLines().some((l) => l.msg === 'closing server'), 'closing server');
+    await reused.write('GET /api/items/ HTTP/1.1\r\nHost: x\r\nX-Request-ID: after-drain\r\n\r\n');
+    const [, late] = parseResponses(await reused.closed);
+    assert.equal(late?.status, 503);
+    assert.equal(late?.headers.connection, 'close');
+    assert.deepEqual(JSON.parse(late!.body), { detail: 'Shutting down.' });
+    await assert.rejects(connect(server.port), 'new connections are refused once closing');
+
+    // The socket nobody used again is closed once the grace is over, and the process exits 0.
+    assert.equal(parseResponses(await untouched.closed).length, 1);
+    assert.equal(await server.exited, 0, server.output());
+    const answered = logLines().find((l) => l.msg === 'response' && l.reqId === 'after-drain');
+    assert.equal(answered?.status, 503, 'the 503 is logged like any response');
   });
 
   it('skips the drain on SIGINT and exits 0 at once', async (t) => {

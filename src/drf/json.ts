@@ -1,0 +1,66 @@
+/**
+ * JSON request bodies read as Python's `json.loads` reads them for DRF's `JSONParser`: each number
+ * keeps its source text, so the serializer can apply Python's `str()` to the `int` or `float` that
+ * Python would have made of it (`1.0` stays `"1.0"`, `12345678901234567890` keeps every digit).
+ *
+ * Parsing is lossless-json's; the error texts stay V8's `JSON.parse` ones (the `detail` the API has
+ * always answered), and secure-json-parse's scan still drops `__proto__` and `constructor.prototype`
+ * keys.
+ *
+ * @module
+ */
+import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import secureJson from 'secure-json-parse';
+
+/**
+ * A JSON number as written in the body. Python's `json.loads` makes an `int` of a literal with
+ * neither fraction nor exponent and a `float` of any other (`1.0`, `1e2`).
+ */
+export class JsonNumber {
+  /** @param source the literal exactly as in the body, e.g. `-1.50e+3` */
+  constructor(readonly source: string) {}
+
+  /** Whether Python reads it as a `float` (it has a fraction or an exponent). */
+  get isFloat(): boolean {
+    return /[.eE]/.test(this.source);
+  }
+
+  /** Its nearest double, for logging the body with `JSON.stringify`. */
+  toJSON(): number {
+    return Number(this.source);
+  }
+}
+
+const PROTOTYPE_KEYS = { protoAction: 'remove', constructorAction: 'remove' } as const;
+
+/**
+ * Parses JSON text, numbers as {@link JsonNumber}. A repeated key keeps its last value, as in Python
+ * and `JSON.parse`; `__proto__` and `constructor.prototype` keys are removed.
+ *
+ * @throws {SyntaxError} with `JSON.parse`'s message when `text` is not JSON.
+ */
+export function parseJsonText(text: string): unknown {
+  let data: unknown;
+  try {
+    data = parseLossless(text, undefined, {
+      parseNumber: (source) => new JsonNumber(source),
+      onDuplicateKey: ({ newValue }) => newValue,
+    });
+  } catch {
+    // Malformed JSON: JSON.parse throws too, and says why in the words the API has always answered.
+    // Valid JSON nested deeper than lossless-json's recursion goes (a RangeError) is read by
+    // JSON.parse instead, numbers as plain numbers: no item field is nested.
+    data = JSON.parse(text);
+  }
+  return typeof data === 'object' && data !== null ? secureJson.scan(data, PROTOTYPE_KEYS) : data;
+}
+
+/**
+ * Re-indents JSON text without rounding any number (ids beyond 2^53 - 1 keep their digits).
+ *
+ * @param indent spaces per level, as `JSON.stringify`'s third argument.
+ * @throws {SyntaxError} when `text` is not JSON.
+ */
+export function indentJson(text: string, indent: number): string {
+  return stringifyLossless(parseLossless(text), undefined, indent) ?? text;
+}
