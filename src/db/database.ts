@@ -82,6 +82,27 @@ export interface Db {
   destroy(): Promise<void>;
 }
 
+/**
+ * The driver's own handle behind a Kysely instance made by {@link createDb}: better-sqlite3's
+ * `Database`, or the `pg.Pool`. For the few hot statements that gain from what Kysely does not offer:
+ * a synchronous better-sqlite3 transaction of prepared statements, a named (server-side prepared)
+ * PostgreSQL statement.
+ */
+export type DriverHandle = { client: 'sqlite'; database: SQLite.Database } | { client: 'postgres'; pool: pg.Pool };
+
+const driverHandles = new WeakMap<Kysely<Database>, DriverHandle>();
+
+/**
+ * The {@link DriverHandle} of `kysely`.
+ *
+ * @throws {Error} when `kysely` was not made by {@link createDb} (a transaction's handle, for one).
+ */
+export function driverHandleOf(kysely: Kysely<Database>): DriverHandle {
+  const handle = driverHandles.get(kysely);
+  if (!handle) throw new Error('driverHandleOf: this Kysely instance was not made by createDb');
+  return handle;
+}
+
 /** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */
 const INT8_OID = 20;
 
@@ -155,6 +176,7 @@ export function createDb(config: DatabaseConfig): Db {
     const database = openSqlite(config.filename);
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
     const readers = new SqliteReaders(config.filename, openSqlite, database);
+    driverHandles.set(kysely, { client: 'sqlite', database });
     let destroyed = false;
     return {
       kysely,
@@ -192,6 +214,7 @@ export function createDb(config: DatabaseConfig): Db {
   // error (→ 503), and pg-pool discards the dead client when it is released.
   pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  driverHandles.set(kysely, { client: 'postgres', pool });
   let destroyed = false;
   return {
     kysely,

@@ -4,10 +4,12 @@
  *
  * @module
  */
-import { CompiledQuery, PostgresAdapter, sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Database } from '../db/database.js';
+import type SQLite from 'better-sqlite3';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { driverHandleOf, type Database } from '../db/database.js';
 import {
   PURGE_BATCH,
+  PurgeSchedule,
   withKeyRetry,
   type KeyClaim,
   type KeyedOutcome,
@@ -115,14 +117,16 @@ function answerBody({ id, product, price }: Item): string {
  *    ends, on every instance; not getting it means another request with the key is running (409).
  *    The table's oid keeps keys of different schemas (one per test run, or per service) apart.
  * 2. The unexpired stored answer for the key, if any (replayed, or 422 for another fingerprint).
- * 3. Without one, and with the lock: the item insert, the key's row with the answer, and the purge
- *    of up to {@link PURGE_BATCH} expired keys (`SKIP LOCKED`: concurrent purges never wait on each other).
+ * 3. Without one, and with the lock: the item insert and the key's row with the answer; when a purge
+ *    is due, {@link pgCreateOnce}`(true)` also deletes up to {@link PURGE_BATCH} expired keys
+ *    (`SKIP LOCKED`: concurrent purges never wait on each other).
  *
  * The statement's snapshot is taken before the lock, so a request committed between the two is not
  * seen in step 2; its key's primary key then fails this insert (23505), rolling the item back, and
  * {@link withKeyRetry} runs the statement again, which finds the stored answer.
  */
-const PG_CREATE_ONCE = `
+function pgCreateOnce(purge: boolean): string {
+  return `
 with lock as materialized (
   select pg_try_advisory_xact_lock('idempotency_key'::regclass::oid::int, hashtext($1)) as acquired
 ), previous as materialized (
@@ -136,15 +140,29 @@ with lock as materialized (
 ), stored as (
   insert into idempotency_key (key, fingerprint, created_at, status, body)
   select $1, $2, $4, 201, row_to_json(answer)::text from answer
-), purged as (
+)${
+    purge
+      ? `, purged as (
   delete from idempotency_key where key in (
     select key from idempotency_key where created_at < $3 and key <> $1
     order by created_at limit ${PURGE_BATCH} for update skip locked)
-)
+)`
+      : ''
+  }
 select (select acquired from lock) as acquired, p.fingerprint, p.status, p.body, i.id, i.product, i.price, i.version
 from (select) as one left join previous p on true left join item i on true`;
+}
 
-/** The row {@link PG_CREATE_ONCE} answers; the item's columns are null unless it inserted one. */
+/**
+ * The two forms of {@link pgCreateOnce} as named statements: pg prepares each once per connection,
+ * so PostgreSQL parses and plans the six-part statement once, not on every create.
+ */
+const PG_CREATE_ONCE = {
+  plain: { name: 'create_item_once', text: pgCreateOnce(false) },
+  purge: { name: 'create_item_once_purge', text: pgCreateOnce(true) },
+};
+
+/** The row {@link pgCreateOnce} answers; the item's columns are null unless it inserted one. */
 interface PgCreateOnceRow {
   acquired: boolean;
   id: number | null;
@@ -156,27 +174,68 @@ interface PgCreateOnceRow {
   body: string | null;
 }
 
-/** SQLite: the previous answer for the key, unexpired. */
-function previousAnswer(db: Kysely<Database>, claim: KeyClaim): Promise<StoredAnswer | undefined> {
-  return db
-    .selectFrom('idempotency_key')
-    .select(['fingerprint', 'status', 'body'])
-    .where('key', '=', claim.key)
-    .where('created_at', '>=', claim.now - claim.ttlMs)
-    .executeTakeFirst();
+/**
+ * SQLite: the statements of a keyed create, prepared once per database. The key's insert replaces
+ * a row only when it runs after {@link SqliteCreateOnce.previous} found no unexpired answer under
+ * the write lock, so the row it replaces can only be an expired one.
+ */
+interface SqliteCreateOnce {
+  purge: SQLite.Statement<[cutoff: number], void>;
+  previous: SQLite.Statement<[key: string, cutoff: number], StoredAnswer>;
+  insertItem: SQLite.Statement<[product: string, price: number], VersionedItem>;
+  insertKey: SQLite.Statement<[key: string, fingerprint: string, createdAt: number, body: string], void>;
+}
+
+const sqliteStatements = new WeakMap<SQLite.Database, SqliteCreateOnce>();
+
+function sqliteCreateOnce(database: SQLite.Database): SqliteCreateOnce {
+  let statements = sqliteStatements.get(database);
+  if (!statements) {
+    statements = {
+      purge: database.prepare(
+        `delete from idempotency_key where key in (
+          select key from idempotency_key where created_at < ? order by created_at limit ${PURGE_BATCH})`,
+      ),
+      previous: database.prepare(
+        'select fingerprint, status, body from idempotency_key where key = ? and created_at >= ?',
+      ),
+      insertItem: database.prepare(
+        'insert into myapi_item (product, price) values (?, ?) returning id, product, price, version',
+      ),
+      insertKey: database.prepare(
+        `insert into idempotency_key (key, fingerprint, created_at, status, body) values (?, ?, ?, 201, ?)
+         on conflict (key) do update set fingerprint = excluded.fingerprint, created_at = excluded.created_at,
+           status = excluded.status, body = excluded.body`,
+      ),
+    };
+    sqliteStatements.set(database, statements);
+  }
+  return statements;
+}
+
+/** Per database handle: when its next keyed create purges expired keys. */
+const purgeSchedules = new WeakMap<object, PurgeSchedule>();
+
+function purgeDue(handle: object, claim: KeyClaim): boolean {
+  let schedule = purgeSchedules.get(handle);
+  if (!schedule) purgeSchedules.set(handle, (schedule = new PurgeSchedule()));
+  return schedule.due(claim.now, claim.ttlMs);
 }
 
 /**
  * Creates an item once per `Idempotency-Key`: the item and the key's stored answer (status 201 and the
  * item's JSON) are written in one transaction, so either both exist or neither does, whichever
- * instance ran it and whenever it stopped.
+ * instance ran it and whenever it stopped. When a purge is due ({@link PurgeSchedule}), the same
+ * transaction deletes up to {@link PURGE_BATCH} expired keys.
  *
- * On PostgreSQL this is one statement ({@link PG_CREATE_ONCE}). On SQLite, one transaction that
- * starts with the purge: its `DELETE` takes the database's write lock before anything is read, so a
- * second process on the same file waits (`busy_timeout`) and then finds this key's answer. SQLite
- * runs one transaction at a time, so `in-progress` never happens there: a concurrent request waits
- * for the first and gets its stored answer.
+ * On PostgreSQL this is one prepared statement ({@link pgCreateOnce}). On SQLite, one
+ * `BEGIN IMMEDIATE` transaction of prepared statements, run while holding Kysely's connection (so it
+ * never interleaves with a Kysely transaction): `IMMEDIATE` takes the database's write lock before
+ * anything is read, so a second process on the same file waits (`busy_timeout`) and then finds this
+ * key's answer. SQLite runs one transaction at a time, so `in-progress` never happens there: a
+ * concurrent request waits for the first and gets its stored answer.
  *
+ * @param db a handle made by `createDb` (not a transaction's).
  * @returns `done` with the new item; `stored` with the answer of an earlier request with this key
  *   (whatever its fingerprint: the caller compares); `in-progress` while another holds the key.
  */
@@ -186,11 +245,15 @@ export async function createItemOnce(
   claim: KeyClaim,
 ): Promise<KeyedOutcome<VersionedItem>> {
   const cutoff = claim.now - claim.ttlMs;
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  const handle = driverHandleOf(db);
+  if (handle.client === 'postgres') {
+    // Decided once: a retry repeats the purge that the failed attempt's rollback undid.
+    const statement = purgeDue(handle.pool, claim) ? PG_CREATE_ONCE.purge : PG_CREATE_ONCE.plain;
     return withKeyRetry(db, claim, async (): Promise<KeyedOutcome<VersionedItem>> => {
-      const { rows } = await db.executeQuery<PgCreateOnceRow>(
-        CompiledQuery.raw(PG_CREATE_ONCE, [claim.key, claim.fingerprint, cutoff, claim.now, item.product, item.price]),
-      );
+      const { rows } = await handle.pool.query<PgCreateOnceRow>({
+        ...statement,
+        values: [claim.key, claim.fingerprint, cutoff, claim.now, item.product, item.price],
+      });
       const row = rows[0]!;
       if (row.fingerprint !== null && row.status !== null && row.body !== null) {
         return { kind: 'stored', answer: { fingerprint: row.fingerprint, status: row.status, body: row.body } };
@@ -200,38 +263,17 @@ export async function createItemOnce(
       return { kind: 'done', value: { id, product, price, version } };
     });
   }
-  return withKeyRetry(db, claim, () =>
-    db.transaction().execute(async (trx): Promise<KeyedOutcome<VersionedItem>> => {
-      await trx
-        .deleteFrom('idempotency_key')
-        .where(
-          'key',
-          'in',
-          trx
-            .selectFrom('idempotency_key')
-            .select('key')
-            .where('created_at', '<', cutoff)
-            .where('key', '<>', claim.key)
-            .orderBy('created_at')
-            .limit(PURGE_BATCH),
-        )
-        .execute();
-      const answer = await previousAnswer(trx, claim);
-      if (answer) return { kind: 'stored', answer };
-      const created = await createItem(trx, item);
-      await trx
-        .insertInto('idempotency_key')
-        .values({
-          key: claim.key,
-          fingerprint: claim.fingerprint,
-          created_at: claim.now,
-          status: 201,
-          body: answerBody(created),
-        })
-        .execute();
-      return { kind: 'done', value: created };
-    }),
-  );
+  const { database } = handle;
+  const statements = sqliteCreateOnce(database);
+  const createOnce = database.transaction((): KeyedOutcome<VersionedItem> => {
+    if (purgeDue(database, claim)) statements.purge.run(cutoff);
+    const answer = statements.previous.get(claim.key, cutoff);
+    if (answer) return { kind: 'stored', answer };
+    const created = statements.insertItem.get(item.product, item.price)!;
+    statements.insertKey.run(claim.key, claim.fingerprint, claim.now, answerBody(created));
+    return { kind: 'done', value: created };
+  });
+  return db.connection().execute(async () => createOnce.immediate());
 }
 
 /**

@@ -10,7 +10,9 @@
  * - `idempotency_key`: the first answer to a create sent with an `Idempotency-Key` header
  *   (draft-ietf-httpapi-idempotency-key-header-09), written in the same transaction as the item,
  *   with the request's fingerprint and its creation time in milliseconds since the Unix epoch;
- *   `created_at` is indexed for the purge of expired keys.
+ *   `created_at` is indexed for the purge of expired keys. On SQLite the table is `WITHOUT ROWID`
+ *   (https://sqlite.org/withoutrowid.html): the rows live in the primary key's B-tree, so a keyed
+ *   create writes one page less than with a rowid table and a separate index on `key`.
  */
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
@@ -34,6 +36,7 @@ async function hasVersionColumn(db: Kysely<unknown>): Promise<boolean> {
 }
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const onPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
   if (!(await hasVersionColumn(db))) {
     await db.schema
       .alterTable('myapi_item')
@@ -48,6 +51,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (col) => col.notNull())
     .addColumn('status', 'smallint', (col) => col.notNull())
     .addColumn('body', 'text', (col) => col.notNull())
+    .$call((table) => (onPostgres ? table : table.modifyEnd(sql`without rowid`)))
     .execute();
   await sql`create index if not exists ${sql.id(CREATED_AT_INDEX)} on ${sql.id(IDEMPOTENCY_KEY_TABLE)} (created_at)`.execute(
     db,
