@@ -265,7 +265,11 @@ export async function itemRoutes(
         now: Date.now(),
         ttlMs: idempotencyKeyTtlMs,
       });
-      if (outcome.kind !== 'done') return replayKeyedOutcome(reply, outcome, fingerprint);
+      // The stored answer is the item as created: its ETag is the created version's, as the first
+      // answer's was, even if the item changed since (the draft replays the first answer).
+      if (outcome.kind !== 'done') {
+        return replayKeyedOutcome(reply, outcome, fingerprint, { etag: itemETag(repository.CREATED_VERSION) });
+      }
       return reply.code(201).header('etag', itemETag(outcome.value.version)).send(outcome.value);
     },
   });
