@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { methodNotAllowedRoute } from '../drf/view.js';
 
 /** The `Allow` header of every operations URL. */
-export const OPS_ALLOW = 'GET, HEAD, OPTIONS';
+const OPS_ALLOW = 'GET, HEAD, OPTIONS';
 
 /**
  * Registers OPTIONS (200, `Allow`, then `answer`'s reply: an empty body unless it sends one) and the

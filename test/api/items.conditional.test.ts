@@ -117,7 +117,12 @@ for (const backend of BACKENDS) {
       const tooMany = `/api/items/?search=${Array.from({ length: 33 }, (_, i) => `w${i}`).join('+')}`;
       assert.equal((await send(api, 'GET', tooMany, { 'if-none-match': '*' })).status, 400);
       // POST: If-None-Match: * and If-Match with tags → 412 {"detail"}, nothing created, before the body is read.
-      for (const headers of [{ 'if-none-match': '*' }, { 'if-match': '"1"' }, { 'if-match': 'W/"1", "2"' }]) {
+      const refusing: Record<string, string>[] = [
+        { 'if-none-match': '*' },
+        { 'if-match': '"1"' },
+        { 'if-match': 'W/"1", "2"' },
+      ];
+      for (const headers of refusing) {
         for (const json of [item, { price: -1 }]) {
           const refused = await send(api, 'POST', '/api/items/', headers, json);
           assert.equal(refused.status, 412, JSON.stringify([headers, json]));
@@ -126,7 +131,8 @@ for (const backend of BACKENDS) {
       }
       assert.equal(await count(), 0, 'nothing created');
       // If-Match: * holds, and so does If-None-Match with tags: the create happens.
-      for (const headers of [{ 'if-match': '*' }, { 'if-none-match': '"1"' }]) {
+      const holding: Record<string, string>[] = [{ 'if-match': '*' }, { 'if-none-match': '"1"' }];
+      for (const headers of holding) {
         assert.equal((await send(api, 'POST', '/api/items/', headers, item)).status, 201, JSON.stringify(headers));
       }
       assert.equal((await send(api, 'POST', '/api/items/', { 'if-match': '*' }, { price: -1 })).status, 400);
