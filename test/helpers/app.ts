@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
+import { migrateToLatest, migrateWithConfig } from '../../src/db/migrate.js';
 import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
 
 export interface TestApp {
@@ -69,8 +69,18 @@ export async function startTestApp(
   });
   const devNull = captureLog ? fs.openSync('/dev/null', 'w') : undefined;
   const sinks = createLogger({ level: config.logLevel, logDir: config.logDir, stdoutFd: devNull });
+  if (migrate && config.database.client === 'postgres') {
+    // As start-up does: a pool of its own, closed before the service's pool opens a connection, so
+    // every connection of the service starts with the role's statement timeout.
+    const migrationDb = createDb(config.migrationDatabase);
+    try {
+      await migrateWithConfig(migrationDb, config);
+    } finally {
+      await migrationDb.destroy();
+    }
+  }
   const db = createDb(config.database);
-  if (migrate) await migrateToLatest(db.kysely);
+  if (migrate && config.database.client === 'sqlite') await migrateToLatest(db.kysely);
   const app = await buildApp({ config, db, logger: sinks.logger });
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.after(async () => {
