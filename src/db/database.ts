@@ -218,10 +218,12 @@ function pgProbe(connectionString: string, queryTimeoutMs: number) {
         throw error;
       }
     },
-    close: () => {
+    /** Ends the connection; one that does not end within a second has its socket closed. */
+    close: async () => {
       const last = client;
       client = undefined;
-      return last?.end().catch(() => {});
+      if (!last) return;
+      await within(last.end(), 1000, 'probe connection did not end').catch(() => last.connection.stream.destroy());
     },
   };
 }
