@@ -84,10 +84,11 @@ export class MigrationLockTimeoutError extends Error {
 }
 
 /**
- * Key of the migration lock: a constant and the schema's name, so migrators of different schemas
- * (other services, parallel test runs) never wait on each other.
+ * First half of the migration lock's key (`pg_advisory_xact_lock(int, int)`); the second is
+ * `hashtext(current_schema())`, so migrators of different schemas (other services, parallel test
+ * runs) never wait on each other.
  */
-const LOCK_CLASS = 0x6974656d; // "item"
+export const MIGRATION_LOCK_CLASS = 0x6974656d; // "item"
 
 /**
  * Kysely's PostgreSQL adapter without its session-level migration lock: the run holds a
@@ -141,7 +142,7 @@ async function writeRoleStatementTimeout(db: Kysely<any>, ms: number, lockTimeou
   // once would otherwise fail with "tuple concurrently updated".
   await db.transaction().execute(async (trx) => {
     await sql`select set_config('lock_timeout', ${String(lockTimeoutMs)}, true),
-      pg_advisory_xact_lock(${sql.lit(LOCK_CLASS)}, hashtext('role ' || current_user))`.execute(trx);
+      pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_CLASS)}, hashtext('role ' || current_user))`.execute(trx);
     const { rows } = await sql<{ current: boolean }>`
     select exists (
       select from pg_db_role_setting s
@@ -180,7 +181,7 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
     await sql`select set_config('lock_timeout', ${String(lockTimeoutMs)}, true),
         set_config('statement_timeout', '0', true)`.execute(trx);
     try {
-      await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_CLASS)}, hashtext(current_schema()))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_CLASS)}, hashtext(current_schema()))`.execute(trx);
     } catch (error) {
       if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
         throw new MigrationLockTimeoutError(
