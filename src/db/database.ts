@@ -111,6 +111,40 @@ export function driverHandleOf(kysely: Kysely<Database>): DriverHandle {
   return handle;
 }
 
+/** Pools found to sit behind a pooler that does not carry named statements. */
+const withoutNamedStatements = new WeakSet<pg.Pool>();
+
+/**
+ * SQLSTATEs of a named statement that the server connection lacks (26000 invalid_sql_statement_name)
+ * or already has (42P05 duplicate_prepared_statement): a transaction pooler (PgBouncer before 1.21)
+ * handed pg's connection another server connection than the one it prepared on. Both fail at
+ * Parse/Bind, before anything ran.
+ */
+const NAMED_STATEMENT_LOST = new Set(['26000', '42P05']);
+
+/**
+ * Runs `statement` as a named (server-side prepared) statement, parsed and planned once per
+ * connection. When a transaction pooler in between shows it cannot carry named statements, runs it
+ * again unnamed, and every later call on `pool` unnamed.
+ *
+ * @throws the driver's error.
+ */
+export async function queryNamed<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  statement: { name: string; text: string },
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  if (!withoutNamedStatements.has(pool)) {
+    try {
+      return await pool.query<R>({ ...statement, values });
+    } catch (error) {
+      if (!NAMED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+      withoutNamedStatements.add(pool);
+    }
+  }
+  return pool.query<R>({ text: statement.text, values });
+}
+
 /** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */
 const INT8_OID = 20;
 

@@ -181,7 +181,9 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
     await sql`select set_config('lock_timeout', ${String(lockTimeoutMs)}, true),
         set_config('statement_timeout', '0', true)`.execute(trx);
     try {
-      await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_CLASS)}, hashtext(current_schema()))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_CLASS)}, hashtext(current_schema()))`.execute(
+        trx,
+      );
     } catch (error) {
       if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
         throw new MigrationLockTimeoutError(

@@ -6,7 +6,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import { driverHandleOf, type Database } from '../db/database.js';
+import { driverHandleOf, queryNamed, type Database } from '../db/database.js';
 import {
   PURGE_BATCH,
   PurgeSchedule,
@@ -250,10 +250,14 @@ export async function createItemOnce(
     // Decided once: a retry repeats the purge that the failed attempt's rollback undid.
     const statement = purgeDue(handle.pool, claim) ? PG_CREATE_ONCE.purge : PG_CREATE_ONCE.plain;
     return withKeyRetry(db, claim, async (): Promise<KeyedOutcome<VersionedItem>> => {
-      const { rows } = await handle.pool.query<PgCreateOnceRow>({
-        ...statement,
-        values: [claim.key, claim.fingerprint, cutoff, claim.now, item.product, item.price],
-      });
+      const { rows } = await queryNamed<PgCreateOnceRow>(handle.pool, statement, [
+        claim.key,
+        claim.fingerprint,
+        cutoff,
+        claim.now,
+        item.product,
+        item.price,
+      ]);
       const row = rows[0]!;
       if (row.fingerprint !== null && row.status !== null && row.body !== null) {
         return { kind: 'stored', answer: { fingerprint: row.fingerprint, status: row.status, body: row.body } };

@@ -86,6 +86,35 @@ describe('statement timeout without startup parameters or SET', () => {
   }
 });
 
+describe('keyed creates through PgBouncer in transaction mode', () => {
+  it('40 concurrent creates with Idempotency-Key all answer 201, and each retry its stored answer', async (t) => {
+    // PgBouncer 1.18 does not carry named statements between server connections in this mode.
+    const { role, url: direct } = await createTestRole(t);
+    const bouncer = await startPgbouncer(t, { poolMode: 'transaction', users: [role], poolSize: 4 });
+    const app = await startTestApp(t, { DATABASE_URL: bouncer.url(role), MIGRATION_DATABASE_URL: direct });
+    const create = (i: number) =>
+      app.request('/api/items/', {
+        method: 'POST',
+        json: { product: `keyed ${i}`, price: i },
+        headers: { 'idempotency-key': `key-${i}` },
+      });
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => create(i)));
+    assert.deepEqual(
+      first.map((res) => res.status),
+      Array(40).fill(201),
+    );
+    const ids = await Promise.all(first.map(async (res) => ((await res.json()) as { id: number }).id));
+    const again = await Promise.all(Array.from({ length: 40 }, (_, i) => create(i)));
+    const replayed = await Promise.all(
+      again.map(async (res) => [res.status, ((await res.json()) as { id: number }).id]),
+    );
+    assert.deepEqual(
+      replayed,
+      ids.map((id) => [201, id]),
+    );
+  });
+});
+
 describe('migrations through PgBouncer in transaction mode', () => {
   it('four migrators at once on an empty schema apply each migration once and leave no advisory lock', async (t) => {
     const { role, schema } = await createTestRole(t);
