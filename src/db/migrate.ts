@@ -79,7 +79,7 @@ export interface MigrateOptions {
 }
 
 /** A migration lock that outlasted `MIGRATION_LOCK_TIMEOUT_MS`; its message is one line. */
-export class MigrationLockTimeoutError extends Error {
+class MigrationLockTimeoutError extends Error {
   override name = 'MigrationLockTimeoutError';
 }
 
