@@ -172,24 +172,50 @@ async function within<T>(work: Promise<T>, ms: number, message: string): Promise
   }
 }
 
+/** What {@link PoolClient} reads from the pool's options beside pg's own. */
+interface PoolClientConfig extends pg.ClientConfig {
+  /** Longest wait (ms) for a query's answer before the connection is closed; 0 for none. */
+  queryBoundMs?: number;
+}
+
 /**
  * A pg client that notes when it was made (the pool makes one when a checkout finds no idle client),
- * and closes its socket when pg's `query_timeout` fires: the server may still be running the query,
- * so the connection must not go back to the pool (pg-pool drops a client that is ending on release).
+ * and gives up on a query with no answer after `queryBoundMs`: it closes the connection, so the
+ * query fails ("Connection terminated", a 503) and pg-pool drops the client rather than reuse a
+ * connection whose server may still be running the query. Cursors (submittables) are left alone:
+ * their reads are bounded by `LIST_STREAM_TIMEOUT_MS` (db/cursor.ts). pg's own `query_timeout` is not
+ * used because it also arms on cursors and is never disarmed there (pg-cursor has no callback).
  */
 class PoolClient extends pg.Client {
   readonly createdAt = performance.now();
+  readonly #boundMs: number;
 
-  // pg's overloads (promise, callback, submittable) are passed through untouched.
+  constructor(config: PoolClientConfig = {}) {
+    super(config);
+    this.#boundMs = config.queryBoundMs ?? 0;
+  }
+
+  // pg's overloads (promise, callback, submittable) are passed through, with a timer around the first two.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const result = (super.query as (...a: any[]) => any)(...args);
-    if (result instanceof Promise) {
-      result.catch((error: unknown) => {
-        if ((error as Error)?.message === 'Query read timeout') this.connection.stream.destroy();
-      });
+    const run = (...a: any[]) => (super.query as (...b: any[]) => any)(...a);
+    if (this.#boundMs === 0 || typeof args[0]?.submit === 'function') return run(...args);
+    const timer = setTimeout(() => this.connection.stream.destroy(), this.#boundMs);
+    const callbackAt = args.findIndex((arg) => typeof arg === 'function');
+    if (callbackAt >= 0) {
+      const callback = args[callbackAt] as (...r: unknown[]) => void;
+      args[callbackAt] = (...results: unknown[]) => {
+        clearTimeout(timer);
+        callback(...results);
+      };
+      return run(...args);
     }
+    const result = run(...args) as Promise<unknown>;
+    result.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
     return result;
   }
 }
@@ -352,19 +378,20 @@ export function createDb(config: DatabaseConfig): Db {
   }
   // No `statement_timeout` here: pg would send it as a startup parameter, which PgBouncer refuses
   // ("unsupported startup parameter") and RDS Proxy pins the session for. The server applies the
-  // role's default instead (db/migrate.ts); `query_timeout` is the client's own bound on top.
+  // role's default instead (db/migrate.ts); `queryBoundMs` is the client's own bound on top.
   const queryTimeoutMs = config.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
-  const pool = new pg.Pool({
+  const poolConfig: pg.PoolConfig & PoolClientConfig = {
     Client: PoolClient,
     connectionString: config.connectionString,
     max: config.poolMax,
     connectionTimeoutMillis: config.connectionTimeoutMs,
-    query_timeout: queryTimeoutMs,
+    queryBoundMs: queryTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'itemstore',
     types: TYPES,
     onConnect: firstAnswerWithin(config.connectionTimeoutMs),
-  } satisfies pg.PoolConfig & { query_timeout: number });
+  };
+  const pool = new pg.Pool(poolConfig);
   const prober = pgProbe(config.connectionString, queryTimeoutMs);
   // An idle client losing its server (restart, failover) emits 'error' on the pool; without a
   // listener that would crash the process. The next query opens a fresh connection.
@@ -380,7 +407,14 @@ export function createDb(config: DatabaseConfig): Db {
   return {
     kysely,
     client: 'postgres',
-    openCursor: (query, batchSize, timeoutMs) => openPgCursor(pool, query, batchSize, timeoutMs),
+    openCursor: (query, batchSize, timeoutMs) =>
+      openPgCursor(
+        pool,
+        query,
+        batchSize,
+        timeoutMs,
+        (timeoutMs ?? config.statementTimeoutMs) + QUERY_TIMEOUT_MARGIN_MS,
+      ),
     probe: (timeoutMs) => prober.probe(timeoutMs),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async destroy() {

@@ -38,8 +38,9 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57|58|28|3D)...$|^(55000|55P03|25006|40001
 const SQLITE_LOCKED = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 
 /**
- * pg's own messages (they carry no code) for a pool timeout, a dropped connection, a query the
- * client gave up on (`query_timeout`), and db/database.ts's bound on a new connection's first answer.
+ * pg's own messages (they carry no code) for a pool timeout, a dropped connection (also what a
+ * query the client gave up on ends with), the readiness probe's `query_timeout`, and
+ * db/database.ts's bound on a new connection's first answer.
  */
 const PG_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Query read timeout|no first answer within/;

@@ -86,6 +86,36 @@ describe('statement timeout without startup parameters or SET', () => {
   }
 });
 
+describe('a query a pooler holds in its queue', () => {
+  it('gets 503 once DB_STATEMENT_TIMEOUT_MS + 1 s pass with no answer (the client-side bound)', async (t) => {
+    const { role, url: direct } = await createTestRole(t);
+    const bouncer = await startPgbouncer(t, { poolMode: 'transaction', users: [role], poolSize: 1 });
+    const app = await startTestApp(
+      t,
+      { DATABASE_URL: bouncer.url(role), MIGRATION_DATABASE_URL: direct, DB_STATEMENT_TIMEOUT_MS: '500' },
+      { captureLog: true },
+    );
+    assert.equal((await app.request('/api/items/')).status, 200);
+    // An open transaction holds PgBouncer's only server connection: the next query waits in its
+    // queue (query_wait_timeout, 120 s by default), where no server-side timeout runs.
+    const holder = await connect(t, bouncer.url(role));
+    await holder.query('begin');
+    await holder.query('select 1');
+    const started = performance.now();
+    const res = await fetch(`${app.baseUrl}/api/items/`, { signal: AbortSignal.timeout(10_000) });
+    const elapsed = performance.now() - started;
+    await holder.query('rollback');
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { detail: 'Database unavailable.' });
+    t.diagnostic(`503 after ${Math.round(elapsed)} ms (DB_STATEMENT_TIMEOUT_MS 500 + 1 s)`);
+    assert.ok(
+      loggedErrors(await app.logText()).some((e) => /Connection terminated/.test(e)),
+      'the client closed the connection',
+    );
+    assert.equal((await app.request('/api/items/')).status, 200, 'served again on a fresh connection');
+  });
+});
+
 describe('keyed creates through PgBouncer in transaction mode', () => {
   it('40 concurrent creates with Idempotency-Key all answer 201, and each retry its stored answer', async (t) => {
     // PgBouncer 1.18 does not carry named statements between server connections in this mode.
