@@ -133,9 +133,10 @@ max_client_conn = 2000
 /**
  * Starts HAProxy balancing HTTP round robin over `servers` (loopback ports), each health-checked
  * with `GET /readyz` every 250 ms (down after two failures, up after one success). A request whose
- * server refused the connection, closed it without an answer, or answered 503 is sent again to
- * another server (`retry-on`, `option redispatch`): the service answers 503 only before doing
- * anything (shutting down, database unavailable), so a retry cannot apply a write twice.
+ * server refused the connection or answered 503 is sent again to another server (`retry-on`,
+ * `option redispatch`): the service answers 503 before a write is done (shutting down, database
+ * unavailable, a statement cancelled and rolled back). A request whose server closed the connection
+ * without answering is not retried: it may have been applied.
  */
 export async function startHaproxy(t: TestContext, servers: readonly number[]): Promise<Daemon> {
   requireBinary(HAPROXY, 'haproxy');
@@ -151,7 +152,7 @@ defaults
   timeout server 30s
   retries 3
   option redispatch 1
-  retry-on conn-failure empty-response 503
+  retry-on conn-failure 503
 
 frontend api
   bind 127.0.0.1:${port}
