@@ -9,13 +9,15 @@
  * - **one list**, {@link RUNS} times on one server: time to the first body byte, time to the last,
  *   and the server's RSS growth (peak `VmRSS` while listing, minus `VmRSS` before the first list);
  * - **five lists at once** on a fresh server: RSS growth and the slowest list's time;
- * - throughout both, `GET /healthz` every {@link PROBE_INTERVAL_MS} ms on its own connection: the
- *   slowest answer shows how long the event loop was blocked.
+ * - throughout both, `GET /healthz` every {@link PROBE_INTERVAL_MS} ms on its own connection (the
+ *   slowest answer, and for five lists the 99th percentile), and the server's own event-loop delay
+ *   from `/metrics` (the slowest, and the 99th percentile): how long other requests had to wait.
  *
  * The body is counted, not parsed, while timing; one separate request checks it is a JSON array of
- * exactly the seeded items. With `BENCH_LIST_BASELINE=<git revision>` the same is measured for that
- * revision's build too (built into `bench-output/list-baseline`), alternating baseline and current
- * per backend, and the whole-list time is compared (target: at most 20% longer).
+ * exactly the seeded items. With `BENCH_LIST_BASELINE=<git revision>[,<git revision>…]` the same is
+ * measured for each revision's build too (built into `bench-output/list-baseline-<revision>`), in
+ * turn with the current build on each backend, and the whole-list time is compared with the first
+ * revision's (target: at most 20% longer than the list answered whole).
  *
  * Environment: `BENCH_LIST_ROWS` (default 300000; 1000000 for the large run), `BENCH_LIST_RUNS`
  * (default 3), `BENCH_BACKENDS=sqlite,postgres`, `BENCH_LIST_BASELINE`, `BENCH_NO_BUILD=1`,
@@ -117,8 +119,7 @@ interface Watched {
 /** Reads one gauge, in seconds, from Prometheus text. */
 function gauge(metrics: string, name: string): number {
   const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics);
-  if (!match) throw new Error(`/metrics has no ${name}`);
-  return Number(match[1]);
+  return match ? Number(match[1]) : NaN;
 }
 
 const percentile = (values: number[], p: number) =>
@@ -272,7 +273,7 @@ const HEADER = [
 function formatRow(r: BigListResult): string {
   const ms = (value: number, width: number) => value.toFixed(0).padStart(width);
   return [
-    r.build.padEnd(9),
+    r.build.slice(0, 9).padEnd(9),
     r.backend.padEnd(9),
     ms(r.firstByteMs, 15),
     ms(r.totalMs, 8),
@@ -302,15 +303,15 @@ function verdicts(results: BigListResult[]): string[] {
     check('RSS growth, five lists', r.five.rssMb, TARGETS.rssFiveMb, 'MB');
     check('/healthz slowest, one list', r.one.healthzMaxMs, TARGETS.healthzMs, 'ms');
     check('/healthz slowest, five lists', r.five.healthzMaxMs, TARGETS.healthzMs, 'ms');
-    const before = results.find((x) => x.build === 'baseline' && x.backend === r.backend);
-    if (before) check('list time vs baseline', r.totalMs / before.totalMs, TARGETS.slowdown, '×');
+    const before = results.find((x) => x.build !== 'current' && x.backend === r.backend);
+    if (before) check(`list time vs ${before.build}`, r.totalMs / before.totalMs, TARGETS.slowdown, '×');
   }
   return lines;
 }
 
-/** Builds `revision`'s sources into bench-output/list-baseline and returns its server entry. */
+/** Builds `revision`'s sources into bench-output/list-baseline-<revision> and returns its server entry. */
 function buildBaseline(revision: string): string {
-  const dir = path.join(OUTPUT_DIR, 'list-baseline');
+  const dir = path.join(OUTPUT_DIR, `list-baseline-${revision.replace(/[^\w.-]/g, '_')}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   execSync(`git archive ${JSON.stringify(revision)} src tsconfig.json tsconfig.build.json | tar -x -C ${dir}`, {
@@ -353,7 +354,9 @@ async function withScratchDatabase<T>(
 export async function runBigList(options: { build: boolean }): Promise<BigListResult[]> {
   if (options.build) execSync('npm run build', { cwd: PROJECT_ROOT, stdio: 'ignore' });
   const builds: [string, string][] = [];
-  if (env.BENCH_LIST_BASELINE) builds.push(['baseline', buildBaseline(env.BENCH_LIST_BASELINE)]);
+  for (const revision of (env.BENCH_LIST_BASELINE ?? '').split(',').filter(Boolean)) {
+    builds.push([revision, buildBaseline(revision)]);
+  }
   builds.push([
     'current',
     env.BENCH_SERVER ? path.resolve(env.BENCH_SERVER) : path.join(PROJECT_ROOT, 'dist/server.js'),
