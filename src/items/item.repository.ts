@@ -132,7 +132,13 @@ export async function findItem(
   return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
 }
 
-/** Inserts an item and returns it with its new id and version 1. */
+/**
+ * The version of every item an insert creates: the column's default (migration 0004), which no insert
+ * sets. The `ETag` of a created item's stored answer is made from it (see `createItemOnce`).
+ */
+export const CREATED_VERSION = 1;
+
+/** Inserts an item and returns it with its new id and version {@link CREATED_VERSION}. */
 export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise<VersionedItem> {
   return db
     .insertInto('myapi_item')
@@ -273,7 +279,8 @@ function purgeDue(handle: object, claim: KeyClaim): boolean {
  *
  * @param db a handle made by `createDb` (not a transaction's).
  * @returns `done` with the new item; `stored` with the answer of an earlier request with this key
- *   (whatever its fingerprint: the caller compares); `in-progress` while another holds the key.
+ *   (whatever its fingerprint: the caller compares), the item as it was created, so at version
+ *   {@link CREATED_VERSION} whatever happened to it since; `in-progress` while another holds the key.
  */
 export async function createItemOnce(
   db: Kysely<Database>,

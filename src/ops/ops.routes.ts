@@ -16,7 +16,7 @@ import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
-import { methodNotAllowedRoute } from '../drf/view.js';
+import { opsMethodRoutes } from './methods.js';
 
 /** Longest wait for the readiness query, in ms: well under the ALB health check timeout (5 s default). */
 const READY_CHECK_TIMEOUT_MS = 2000;
@@ -86,8 +86,8 @@ export const opsRoutes = fp<OpsRoutesOptions>(
         return renderMetrics();
       },
     });
-    methodNotAllowedRoute(app, '/readyz', { allow: 'GET, HEAD', viewName: 'Readiness' });
-    methodNotAllowedRoute(app, '/metrics', { allow: 'GET, HEAD', viewName: 'Metrics' });
+    opsMethodRoutes(app, '/readyz', 'Readiness');
+    opsMethodRoutes(app, '/metrics', 'Metrics');
   },
   { name: 'ops-routes', dependencies: ['metrics', 'readiness', 'drf-errors', 'openapi'] },
 );
