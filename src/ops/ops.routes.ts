@@ -16,7 +16,7 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
-import { methodNotAllowedRoute } from '../drf/view.js';
+import { opsMethodRoutes } from './methods.js';
 import { DatabaseProbe } from './readiness.js';
 
 export interface OpsRoutesOptions {
@@ -70,8 +70,8 @@ export const opsRoutes = fp<OpsRoutesOptions>(
         return renderMetrics();
       },
     });
-    methodNotAllowedRoute(app, '/readyz', { allow: 'GET, HEAD', viewName: 'Readiness' });
-    methodNotAllowedRoute(app, '/metrics', { allow: 'GET, HEAD', viewName: 'Metrics' });
+    opsMethodRoutes(app, '/readyz', 'Readiness');
+    opsMethodRoutes(app, '/metrics', 'Metrics');
   },
   { name: 'ops-routes', dependencies: ['metrics', 'readiness', 'drf-errors', 'openapi'] },
 );
