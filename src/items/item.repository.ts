@@ -6,7 +6,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import { driverHandleOf, type Database } from '../db/database.js';
+import { driverHandleOf, queryNamed, type Database } from '../db/database.js';
 import { exactRow } from '../db/integers.js';
 import {
   PURGE_BATCH,
@@ -106,7 +106,7 @@ const sqliteFindById = new WeakMap<SQLite.Database, SQLite.Statement<[id: number
 async function findItemById(db: Kysely<Database>, id: Item['id']): Promise<VersionedItem | undefined> {
   const handle = driverHandleOf(db);
   if (handle.client === 'postgres') {
-    const { rows } = await handle.pool.query<VersionedItem>({ ...FIND_BY_ID.postgres, values: [id] });
+    const { rows } = await queryNamed<VersionedItem>(handle.pool, FIND_BY_ID.postgres, [id]);
     return rows[0];
   }
   let statement = sqliteFindById.get(handle.database);
@@ -293,10 +293,14 @@ export async function createItemOnce(
     // Decided once: a retry repeats the purge that the failed attempt's rollback undid.
     const statement = purgeDue(handle.pool, claim) ? PG_CREATE_ONCE.purge : PG_CREATE_ONCE.plain;
     return withKeyRetry(db, claim, async (): Promise<KeyedOutcome<VersionedItem>> => {
-      const { rows } = await handle.pool.query<PgCreateOnceRow>({
-        ...statement,
-        values: [claim.key, claim.fingerprint, cutoff, claim.now, item.product, item.price],
-      });
+      const { rows } = await queryNamed<PgCreateOnceRow>(handle.pool, statement, [
+        claim.key,
+        claim.fingerprint,
+        cutoff,
+        claim.now,
+        item.product,
+        item.price,
+      ]);
       const row = rows[0]!;
       if (row.fingerprint !== null && row.status !== null && row.body !== null) {
         return { kind: 'stored', answer: { fingerprint: row.fingerprint, status: row.status, body: row.body } };
