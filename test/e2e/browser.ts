@@ -39,6 +39,17 @@ export interface BrowserPage {
   failedResponses: string[];
 }
 
+export interface OpenPageOptions {
+  /**
+   * Route answers from 127.0.0.1 through the test (default), adding {@link PAGE_CSP} where missing.
+   * `false` leaves them alone, so the page reads a streamed answer as the server sends it rather than
+   * whole once the test has fetched it (the service sends its own CSP); other hosts are still refused.
+   */
+  routeLocal?: boolean;
+}
+
+const LOCAL_URL = /^(https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/;
+
 /**
  * Launches Chromium with a fresh profile (closed after the test) and opens one page. Call it before
  * `startTestApp`: `after` hooks run in order, and the browser must let go of its keep-alive
@@ -46,7 +57,7 @@ export interface BrowserPage {
  *
  * @throws {Error} when Chromium is not installed, naming the package to install.
  */
-export async function openPage(t: TestContext): Promise<BrowserPage> {
+export async function openPage(t: TestContext, { routeLocal = true }: OpenPageOptions = {}): Promise<BrowserPage> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (.ci/run does).`,
@@ -75,9 +86,9 @@ export async function openPage(t: TestContext): Promise<BrowserPage> {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('request', (request) => requests.push(request.url()));
-  await page.route('**/*', async (route) => {
+  await page.route(routeLocal ? '**/*' : (url) => !LOCAL_URL.test(url.href), async (route) => {
     // Test traffic stays on this machine: anything else is recorded and refused.
-    if (!/^(https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(route.request().url())) {
+    if (!LOCAL_URL.test(route.request().url())) {
       problems.push(`external request: ${route.request().url()}`);
       return route.abort();
     }
