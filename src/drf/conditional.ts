@@ -2,8 +2,9 @@
  * Conditional requests (RFC 9110 §13): entity tags, `If-Match` and `If-None-Match`.
  *
  * A resource gives its current strong entity tag; these functions say whether a request's
- * precondition holds. The resource itself performs a write's `If-Match` check atomically (in the
- * write's own statement), so here an `If-Match` list is only parsed into the strong tags it accepts.
+ * precondition holds. The resource itself performs a write's `If-Match` and `If-None-Match` checks
+ * atomically (in the write's own statement), so for a write these lists are only parsed into the tags
+ * they accept ({@link ifMatch}) or refuse ({@link ifNoneMatch}).
  *
  * @module
  */
@@ -63,6 +64,31 @@ export function ifMatch(request: FastifyRequest): { any: true } | { any: false; 
   return { any: false, strong: (condition?.tags ?? []).filter((tag) => !tag.weak).map((tag) => tag.opaque) };
 }
 
+/**
+ * The `If-None-Match` precondition of a request (RFC 9110 §13.1.2), for a resource that compares it
+ * in its write: `undefined` without the header, or for a malformed field (it matches nothing, so the
+ * condition holds, as if absent); `{ any: true }` for `*` (fails if the resource exists); otherwise the
+ * opaque tags it refuses, weak or strong alike (weak comparison, §8.8.3.2), e.g. `"3"` for `W/"3"`.
+ */
+export function ifNoneMatch(request: FastifyRequest): { any: true } | { any: false; opaque: string[] } | undefined {
+  const condition = parseEntityTagCondition(request.headers['if-none-match']);
+  if (!condition || condition.any) return condition;
+  return { any: false, opaque: condition.tags.map((tag) => tag.opaque) };
+}
+
+/**
+ * Whether a `GET`/`HEAD`'s `If-Match` fails (RFC 9110 §13.1.1) for a resource that exists with the
+ * current strong tag `etag`: `*` holds; otherwise a listed strong tag must equal `etag` (strong
+ * comparison, §8.8.3.2: weak tags never match, nor does a malformed field). Only the plain JSON
+ * rendering carries the `ETag`, so on the HTML and indented variants no tag matches. Evaluate it
+ * before {@link isNotModified} (§13.2.2) and answer {@link preconditionFailed} when it fails.
+ */
+export function ifMatchFails(request: FastifyRequest, etag: string): boolean {
+  const condition = ifMatch(request);
+  if (!condition || condition.any) return false;
+  return !(rendersPlainJson(request) && condition.strong.includes(etag));
+}
+
 /** Whether `request` gets the plain JSON rendering, the only one that carries the resource's `ETag`. */
 function rendersPlainJson(request: FastifyRequest): boolean {
   return request.renderer === undefined || (request.renderer.kind === 'json' && request.renderer.indent === undefined);
@@ -111,7 +137,12 @@ export function sendNotModified(reply: FastifyReply, etag?: string): FastifyRepl
   return reply.code(304).send();
 }
 
+/** The 412 detail for an `If-Match` that fails on a resource that exists. */
+const IF_MATCH_FAILED = 'Precondition failed: If-Match does not match the current ETag (changed since it was read).';
+
+/** The 412 detail for an `If-None-Match` that fails on a write: `*`, or the resource's current ETag is listed. */
+export const IF_NONE_MATCH_FAILED =
+  'Precondition failed: If-None-Match is "*" or lists the current ETag of this resource.';
+
 /** 412 Precondition Failed (RFC 9110 §15.5.13) in DRF's `{"detail"}` shape, by default for a stale `If-Match`. */
-export const preconditionFailed = (
-  detail = 'Precondition failed: If-Match does not match the current ETag (changed since it was read).',
-) => new ApiError(412, { detail });
+export const preconditionFailed = (detail = IF_MATCH_FAILED) => new ApiError(412, { detail });

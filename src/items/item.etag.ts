@@ -6,7 +6,7 @@
  * @module
  */
 import type { FastifyRequest } from 'fastify';
-import { ifMatch, strongETag } from '../drf/conditional.js';
+import { ifMatch, ifNoneMatch, strongETag } from '../drf/conditional.js';
 import type { VersionCondition } from './item.repository.js';
 
 /** `"<version>"`. */
@@ -20,17 +20,26 @@ const VERSION_TAG = /^"([1-9]\d{0,9})"$/;
 /** Highest version the `integer` column holds; a larger tag cannot match (and must not reach SQL). */
 const MAX_VERSION = 2_147_483_647;
 
-/**
- * The request's `If-Match` (RFC 9110 §13.1.1) as the versions an update or destroy accepts:
- * `undefined` without the header or for `*` (the write then needs the item to exist, as every write
- * does); otherwise the versions of the strong tags listed (none, for a list of weak or foreign tags).
- */
-export function versionCondition(request: FastifyRequest): VersionCondition | undefined {
-  const condition = ifMatch(request);
-  if (!condition || condition.any) return undefined;
-  const versions = condition.strong.flatMap((tag) => {
+/** The versions of the tags in `tags` that this API could have given (others match no item). */
+function versionsOf(tags: readonly string[]): number[] {
+  return tags.flatMap((tag) => {
     const version = Number(VERSION_TAG.exec(tag)?.[1]);
     return version <= MAX_VERSION ? [version] : [];
   });
-  return { versions };
+}
+
+/**
+ * The request's `If-Match` and `If-None-Match` (RFC 9110 §13.1.1, §13.1.2) as the versions an update
+ * or destroy accepts, or `undefined` when neither constrains it. `If-Match`: absent or `*` leaves the
+ * version free (the write needs the item to exist, as every write does); otherwise the versions of
+ * the strong tags listed (none, for a list of weak or foreign tags). `If-None-Match`: `*` refuses the
+ * existing item; a list refuses the versions of its tags, weak or strong (weak comparison).
+ */
+export function versionCondition(request: FastifyRequest): VersionCondition | undefined {
+  const match = ifMatch(request);
+  const noneMatch = ifNoneMatch(request);
+  const condition: VersionCondition = {};
+  if (match && !match.any) condition.versions = versionsOf(match.strong);
+  if (noneMatch) condition.refused = noneMatch.any ? 'all' : versionsOf(noneMatch.opaque);
+  return condition.versions || condition.refused ? condition : undefined;
 }

@@ -20,7 +20,7 @@ const STATUS_DESCRIPTIONS: Readonly<Record<string, string>> = {
   406: '`{"detail"}`: the `Accept` header allows neither `application/json` nor `text/html`.',
   413: '`{"detail"}`: the body is larger than the configured limit (`BODY_LIMIT`).',
   409: '`{"detail"}`: a request with this `Idempotency-Key` is still being processed; retry after `Retry-After` seconds.',
-  412: '`{"detail"}`: `If-Match` does not list the item\'s current ETag (someone changed it since it was read), or on the list URL (which has no ETag) `If-Match` lists ETags or a create sends `If-None-Match: *`. Nothing was changed.',
+  412: '`{"detail"}`: `If-Match` does not list the item\'s current ETag (someone changed it since it was read; on a retrieve too), or a write\'s `If-None-Match` is `*` or lists the current ETag, or on the list URL (which has no ETag) `If-Match` lists ETags or a create sends `If-None-Match: *`. Nothing was changed.',
   415: '`{"detail"}`: the `Content-Type` is not JSON, form-urlencoded or multipart.',
   422: '`{"detail"}`: this `Idempotency-Key` was already used with a different request body. Nothing was created.',
   503: '`{"detail": "Database unavailable."}`: retry after `Retry-After` seconds. Nothing was changed.',
@@ -108,6 +108,10 @@ const RESPONSE_EXAMPLES: Readonly<Record<string, Examples>> = {
       summary: 'Changed since it was read',
       value: { detail: 'Precondition failed: If-Match does not match the current ETag (changed since it was read).' },
     },
+    noneMatch: {
+      summary: 'If-None-Match lists the current ETag (or is *) on a write',
+      value: { detail: 'Precondition failed: If-None-Match is "*" or lists the current ETag of this resource.' },
+    },
   },
   422: {
     reused: {
@@ -124,7 +128,8 @@ const ETAG_OPERATIONS = new Set(['create', 'retrieve', 'update', 'partial_update
 const ETAG_HEADER: OpenAPIV3_1.HeaderObject = {
   description:
     'The item\'s strong entity tag (its row version, e.g. `"3"`): send it back in `If-Match` to change the item ' +
-    'only if nobody else did, or in `If-None-Match` to get 304 while it is unchanged. Only on the plain JSON rendering.',
+    'only if nobody else did (or to retrieve it only while unchanged), or in `If-None-Match` to get 304 while it is ' +
+    'unchanged (or to change it only if it changed since). Only on the plain JSON rendering.',
   schema: { type: 'string' },
   example: '"3"',
 };

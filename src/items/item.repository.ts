@@ -22,12 +22,41 @@ import type { Item, ItemPatch, ItemWrite } from './item.schema.js';
 export type VersionedItem = Item & { version: number };
 
 /**
- * The versions a conditional write accepts (`If-Match`, RFC 9110 §13.1.1): the write happens only
- * when the row's version is one of them, checked in the write's own `WHERE`. An empty list matches
- * nothing. Absent: the write is unconditional.
+ * The versions a conditional write accepts, checked in the write's own `WHERE` (so of two writers
+ * judging the same version only one can succeed). Absent: the write is unconditional.
  */
 export interface VersionCondition {
-  versions: readonly number[];
+  /**
+   * `If-Match` (RFC 9110 §13.1.1): the row's version must be one of these; an empty list matches
+   * nothing. Absent: any version (no `If-Match`, or `*`).
+   */
+  versions?: readonly number[];
+  /**
+   * `If-None-Match` (RFC 9110 §13.1.2): the row's version must be none of these; `'all'` (for `*`)
+   * refuses every existing row. Absent: no constraint.
+   */
+  refused?: readonly number[] | 'all';
+}
+
+/** Whether a row at `version` meets `condition` (RFC 9110 §13.2.2: both of its parts must hold). */
+export function versionMeets(condition: VersionCondition | undefined, version: number): boolean {
+  if (!condition) return true;
+  const { versions, refused } = condition;
+  if (versions && !versions.includes(version)) return false;
+  return refused === undefined || (refused !== 'all' && !refused.includes(version));
+}
+
+/** Whether no row can meet `condition`, so the write need not be sent. */
+function meetsNone(condition: VersionCondition | undefined): boolean {
+  return condition?.versions?.length === 0 || condition?.refused === 'all';
+}
+
+/** `condition` as `WHERE` terms on `version`: `in (...)` for `If-Match`, `not in (...)` for `If-None-Match`. */
+function versionTerms(condition: VersionCondition | undefined): ['in' | 'not in', readonly number[]][] {
+  const terms: ['in' | 'not in', readonly number[]][] = [];
+  if (condition?.versions) terms.push(['in', condition.versions]);
+  if (Array.isArray(condition?.refused) && condition.refused.length > 0) terms.push(['not in', condition.refused]);
+  return terms;
 }
 
 /** Filters DRF applied to the list and also to the detail URLs (`filter_queryset`). */
@@ -324,9 +353,9 @@ export async function createItemOnce(
 }
 
 /**
- * Sets the given fields on the item `id` if it exists, matches `filter` and (with `condition`) has
- * one of the accepted versions, raising its version by one; the version is compared in the
- * `UPDATE`'s own `WHERE`, so of two writers holding the same version only one succeeds.
+ * Sets the given fields on the item `id` if it exists, matches `filter` and its version meets
+ * `condition` ({@link versionMeets}), raising its version by one; the version is compared in the
+ * `UPDATE`'s own `WHERE`, so of two writers judging the same version only one succeeds.
  *
  * @returns the updated item, or `undefined` when no row matched (the caller tells 404 from 412 by
  *   reading the item). An empty `changes` writes nothing and returns the item if it matches.
@@ -340,20 +369,20 @@ export async function updateItem(
 ): Promise<VersionedItem | undefined> {
   if (changes.product === undefined && changes.price === undefined) {
     const item = await findItem(db, id, filter);
-    return item && (!condition || condition.versions.includes(item.version)) ? item : undefined;
+    return item && versionMeets(condition, item.version) ? item : undefined;
   }
-  if (condition?.versions.length === 0) return undefined;
+  if (meetsNone(condition)) return undefined;
   let query = db
     .updateTable('myapi_item')
     .set({ ...changes, version: sql<number>`version + 1` })
     .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
-  if (condition) query = query.where('version', 'in', condition.versions);
+  for (const [operator, versions] of versionTerms(condition)) query = query.where('version', operator, versions);
   return query.returning(['id', 'product', 'price', 'version']).executeTakeFirst();
 }
 
 /**
- * Deletes the item `id` if it matches `filter` and (with `condition`) has one of the accepted
- * versions, compared in the `DELETE` itself.
+ * Deletes the item `id` if it matches `filter` and its version meets `condition`
+ * ({@link versionMeets}), compared in the `DELETE` itself.
  *
  * @returns whether a row was deleted (when not, the caller tells 404 from 412 by reading the item).
  */
@@ -363,11 +392,11 @@ export async function deleteItem(
   filter: ItemFilter = {},
   condition?: VersionCondition,
 ): Promise<boolean> {
-  if (condition?.versions.length === 0) return false;
+  if (meetsNone(condition)) return false;
   let query = db
     .deleteFrom('myapi_item')
     .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
-  if (condition) query = query.where('version', 'in', condition.versions);
+  for (const [operator, versions] of versionTerms(condition)) query = query.where('version', operator, versions);
   const result = await query.executeTakeFirst();
   return result.numDeletedRows > 0n;
 }

@@ -19,7 +19,14 @@ import { sendArrayStream } from '../drf/array-stream.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
-import { isNotModified, preconditionFailed, sendNotModified, untaggedPreconditionsFail } from '../drf/conditional.js';
+import {
+  IF_NONE_MATCH_FAILED,
+  ifMatchFails,
+  isNotModified,
+  preconditionFailed,
+  sendNotModified,
+  untaggedPreconditionsFail,
+} from '../drf/conditional.js';
 import { readIdempotencyKey, replayKeyedOutcome, requestFingerprint } from '../drf/idempotency-key.js';
 import { parsePythonInt, pythonStrip } from '../drf/python.js';
 import { viewMetadata } from '../drf/metadata.js';
@@ -30,8 +37,6 @@ import { ITEM_FIELDS } from './item.metadata.js';
 import * as repository from './item.repository.js';
 import {
   CreateHeaders,
-  IfMatchHeader,
-  IfNoneMatchHeader,
   Item,
   ITEM_ID_MAXIMUM,
   ItemList,
@@ -43,6 +48,8 @@ import {
   ListNotModified,
   NotModified,
   ORDERING_FIELDS,
+  RetrieveConditionHeaders,
+  WriteConditionHeaders,
 } from './item.schema.js';
 import { validateItem } from './item.serializer.js';
 
@@ -142,6 +149,16 @@ export async function itemRoutes(
   app.setValidatorCompiler(passThrough);
 
   /**
+   * The 412 for a write whose `condition` an item at `version` did not meet. `If-Match` is judged
+   * first (RFC 9110 §13.2.2), so its failure is the one reported; when it holds (or is absent), the
+   * failure was `If-None-Match`'s.
+   */
+  function preconditionError(condition: repository.VersionCondition, version: number) {
+    const ifMatchHolds = !condition.versions || condition.versions.includes(version);
+    return ifMatchHolds && condition.refused ? preconditionFailed(IF_NONE_MATCH_FAILED) : preconditionFailed();
+  }
+
+  /**
    * Why a conditional write to item `id` changed nothing: 404 when there is no such item, else 412
    * (RFC 9110 §13.2.1: the 404 the request would get without its precondition comes first).
    */
@@ -151,12 +168,13 @@ export async function itemRoutes(
     condition?: repository.VersionCondition,
   ) {
     if (!condition) return notFound();
-    return (await repository.findItem(kysely, id, filter)) ? preconditionFailed() : notFound();
+    const item = await repository.findItem(kysely, id, filter);
+    return item ? preconditionError(condition, item.version) : notFound();
   }
 
   /**
    * DRF order for writes to one item: filter errors, then 404, then (RFC 9110 §13.2.1: preconditions
-   * are evaluated before the content) `If-Match`'s 412, then the body's 400 or 415.
+   * are evaluated before the content) `If-Match`'s or `If-None-Match`'s 412, then the body's 400 or 415.
    */
   async function validatedChanges(
     request: FastifyRequest,
@@ -168,7 +186,9 @@ export async function itemRoutes(
     const checkItem = async () => {
       const item = await repository.findItem(kysely, id, filter);
       if (!item) throw notFound();
-      if (condition && !condition.versions.includes(item.version)) throw preconditionFailed();
+      if (condition && !repository.versionMeets(condition, item.version)) {
+        throw preconditionError(condition, item.version);
+      }
     };
     let body: unknown;
     try {
@@ -302,13 +322,15 @@ export async function itemRoutes(
       ...detailSchema,
       operationId: 'retrieve',
       summary: 'Retrieve an item',
-      headers: IfNoneMatchHeader,
-      response: { 200: Item, 304: NotModified, 400: BadRequest, 404: Detail, 503: Detail },
+      headers: RetrieveConditionHeaders,
+      response: { 200: Item, 304: NotModified, 400: BadRequest, 404: Detail, 412: Detail, 503: Detail },
     },
     handler: async (request, reply: FastifyReply) => {
       const item = await repository.findItem(kysely, idOf(request.params.id), readFilter(request));
       if (!item) throw notFound();
       const etag = itemETag(item.version);
+      // If-Match, then If-None-Match (RFC 9110 §13.2.2), once the 404 has been ruled out (§13.2.1).
+      if (ifMatchFails(request, etag)) throw preconditionFailed();
       if (isNotModified(request, etag)) return sendNotModified(reply, etag);
       return reply.header('etag', etag).send(item);
     },
@@ -326,7 +348,7 @@ export async function itemRoutes(
         ...detailSchema,
         operationId: partial ? 'partial_update' : 'update',
         summary: partial ? 'Change some fields of an item' : 'Replace an item',
-        headers: IfMatchHeader,
+        headers: WriteConditionHeaders,
         body: partial ? ItemPatch : ItemWrite,
         response: { 200: Item, 400: BadRequest, 404: Detail, 412: Detail, 413: Detail, 415: Detail, 503: Detail },
       },
@@ -349,7 +371,7 @@ export async function itemRoutes(
       ...detailSchema,
       operationId: 'destroy',
       summary: 'Delete an item',
-      headers: IfMatchHeader,
+      headers: WriteConditionHeaders,
       response: { 204: Type.Null(), 400: BadRequest, 404: Detail, 412: Detail, 503: Detail },
     },
     // The reply is typed plainly: 204 has no body, and send() without one (not `null`) leaves none for

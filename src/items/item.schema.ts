@@ -167,8 +167,16 @@ export const CreateHeaders = Type.Object({ ...IdempotencyKeyHeader.properties, .
 /** The 304 answer to a list whose `If-None-Match` is `*`: no body. */
 export const ListNotModified = Type.Null({ description: 'Not modified: `If-None-Match: *` and the list exists.' });
 
-/** `If-None-Match` on retrieve (RFC 9110 §13.1.2). */
-export const IfNoneMatchHeader = Type.Object({
+/** `If-Match` and `If-None-Match` on retrieve (RFC 9110 §13.1.1, §13.1.2; If-Match is judged first, §13.2.2). */
+export const RetrieveConditionHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        "ETags (or `*`) the client expects; when the item's current ETag is not among them (strong comparison: " +
+        'weak tags never match), the answer is 412. Judged before `If-None-Match`.',
+      examples: ['"3"'],
+    }),
+  ),
   'if-none-match': Type.Optional(
     Type.String({
       description: "ETags (or `*`) the client holds; when one matches the item's, the answer is 304 with no body.",
@@ -177,13 +185,22 @@ export const IfNoneMatchHeader = Type.Object({
   ),
 });
 
-/** `If-Match` on update, partial_update and destroy (RFC 9110 §13.1.1). */
-export const IfMatchHeader = Type.Object({
+/** `If-Match` and `If-None-Match` on update, partial_update and destroy (RFC 9110 §13.1.1, §13.1.2). */
+export const WriteConditionHeaders = Type.Object({
   'if-match': Type.Optional(
     Type.String({
       description:
         "The ETag (or a comma-separated list, or `*`) the change is based on; when the item's current ETag is " +
-        'not among them, nothing changes and the answer is 412. Compared in the write itself.',
+        'not among them (strong comparison), nothing changes and the answer is 412. Compared in the write itself.',
+      examples: ['"3"'],
+    }),
+  ),
+  'if-none-match': Type.Optional(
+    Type.String({
+      description:
+        "ETags the change must not apply to: when the item's current ETag is among them (weak comparison), or " +
+        'the field is `*` (the item exists), nothing changes and the answer is 412. Judged after `If-Match`, ' +
+        'in the write itself.',
       examples: ['"3"'],
     }),
   ),

@@ -96,7 +96,77 @@ for (const backend of BACKENDS) {
           assert.equal(missing.status, 404, condition);
         }
       });
+      it(`If-None-Match on ${method}: 412 {"detail"} and nothing changed when it is * or (weakly) lists the current ETag`, async (t) => {
+        const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+        const created = await send(api, 'POST', '/api/items/', {}, { product: 'Apple', price: 100 });
+        const { id } = JSON.parse(created.text) as { id: number };
+        const url = `/api/items/${id}/`;
+        const etag = created.etag!;
+        for (const condition of ['*', etag, `W/${etag}`, `"999", ${etag}`, `W/"999", W/${etag}`]) {
+          const answer = await send(api, method, url, { 'if-none-match': condition }, body);
+          assert.equal(answer.status, 412, `If-None-Match: ${condition}`);
+          assert.match((JSON.parse(answer.text) as { detail: string }).detail, /If-None-Match/);
+        }
+        // Checked before the body, as If-Match is (RFC 9110 §13.2.1).
+        if (body) assert.equal((await send(api, method, url, { 'if-none-match': '*' }, { price: -1 })).status, 412);
+        assert.deepEqual(await storedItem(api, id), { product: 'Apple', price: 100, version: 1 }, 'unchanged');
+        // If-Match is evaluated first (RFC 9110 §13.2.2): its failure is the one reported.
+        const both = await send(api, method, url, { 'if-match': '"999"', 'if-none-match': etag }, body);
+        assert.equal(both.status, 412);
+        assert.match((JSON.parse(both.text) as { detail: string }).detail, /If-Match does not match/);
+        // No item: 404 comes before the precondition (RFC 9110 §13.2.1).
+        assert.equal((await send(api, method, '/api/items/999999/', { 'if-none-match': '*' }, body)).status, 404);
+        // Tags other than the current one (and malformed fields, which match nothing) let the write happen.
+        for (const condition of ['"999"', 'W/"9", "10"', 'garbage']) {
+          const answer = await send(api, method, url, { 'if-none-match': condition, 'if-match': '*' }, body);
+          assert.equal(answer.status, method === 'DELETE' ? 204 : 200, `If-None-Match: ${condition}`);
+          if (method === 'DELETE') break;
+          assert.equal((await send(api, method, url, { 'if-none-match': answer.etag! }, body)).status, 412);
+        }
+      });
     }
+
+    it('two concurrent writers sending If-None-Match with the ETag of the first write: only one write happens', async (t) => {
+      const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      const created = await send(api, 'POST', '/api/items/', {}, { product: 'Apple', price: 100 });
+      const { id } = JSON.parse(created.text) as { id: number };
+      // Every writer refuses to write over version 2, which the first write makes.
+      const writers = Array.from({ length: 10 }, (_, i) =>
+        send(api, 'PATCH', `/api/items/${id}/`, { 'if-none-match': '"2"' }, { price: i }),
+      );
+      const statuses = (await Promise.all(writers)).map((answer) => answer.status).sort();
+      assert.deepEqual(statuses, [200, ...Array<number>(9).fill(412)]);
+      assert.equal((await storedItem(api, id))?.version, 2);
+    });
+
+    it('If-Match on GET and HEAD: 412 {"detail"} unless it is * or lists the current ETag (strong comparison)', async (t) => {
+      const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      const created = await send(api, 'POST', '/api/items/', {}, { product: 'Apple', price: 100 });
+      const { id } = JSON.parse(created.text) as { id: number };
+      const url = `/api/items/${id}/`;
+      const etag = created.etag!;
+      for (const method of ['GET', 'HEAD']) {
+        for (const condition of ['*', etag, `"999", ${etag}`]) {
+          const answer = await send(api, method, url, { 'if-match': condition });
+          assert.deepEqual([answer.status, answer.etag], [200, etag], `${method} If-Match: ${condition}`);
+        }
+        for (const condition of ['"999"', `W/${etag}`, 'garbage', '']) {
+          const answer = await send(api, method, url, { 'if-match': condition });
+          assert.equal(answer.status, 412, `${method} If-Match: ${condition}`);
+          if (method === 'GET') assert.deepEqual(Object.keys(JSON.parse(answer.text) as object), ['detail']);
+        }
+        // If-Match before If-None-Match (RFC 9110 §13.2.2): a failing If-Match is 412, not 304.
+        assert.equal((await send(api, method, url, { 'if-match': '"999"', 'if-none-match': etag })).status, 412);
+        assert.equal((await send(api, method, url, { 'if-match': etag, 'if-none-match': etag })).status, 304);
+        // No item: 404 first (RFC 9110 §13.2.1).
+        assert.equal((await send(api, method, '/api/items/999999/', { 'if-match': '"1"' })).status, 404);
+      }
+      // The HTML rendering carries no ETag, so no tag matches it; * still does.
+      assert.equal((await send(api, 'GET', url, { accept: 'text/html', 'if-match': etag })).status, 412);
+      assert.equal((await send(api, 'GET', url, { accept: 'text/html', 'if-match': '*' })).status, 200);
+      await send(api, 'PATCH', url, {}, { price: 1 });
+      assert.equal((await send(api, 'GET', url, { 'if-match': etag })).status, 412, 'changed since');
+    });
 
     it('the list URL has no ETag and always exists (RFC 9110 §13.1.1, §13.1.2)', async (t) => {
       const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
