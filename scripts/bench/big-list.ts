@@ -41,6 +41,12 @@ import { withSearchPath } from '../../test/helpers/backends.js';
 import { PROJECT_ROOT } from '../../test/helpers/server.js';
 import { readRssMb, startBenchServer, type BenchServer } from './server.js';
 
+/**
+ * The seeding session's own `statement_timeout` (none): the service's migration writes
+ * `DB_STATEMENT_TIMEOUT_MS` as the role's default, which a seed of a million rows can outlast.
+ */
+const SEED_OPTIONS = '-c statement_timeout=0';
+
 const env = process.env;
 const ROWS = Number(env.BENCH_LIST_ROWS || 300_000);
 const RUNS = Number(env.BENCH_LIST_RUNS || 3);
@@ -330,7 +336,7 @@ async function withScratchDatabase<T>(
   try {
     if (backend === 'sqlite') return await body(`sqlite:///${path.join(scratch, 'db.sqlite3')}`, scratch);
     schema = `itemstore_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000, options: SEED_OPTIONS });
     await admin.connect();
     try {
       await admin.query('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public');

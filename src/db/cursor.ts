@@ -88,13 +88,18 @@ const PG_CLOSE_TIMEOUT_MS = 1000;
  * Rows go through the client's own type parsers (pg sets them on the cursor's result), as
  * `pool.query` would parse them.
  *
+ * Each read that gets no answer within `readBoundMs` closes the connection and fails ("Connection
+ * terminated"): the client's own bound, for a read a pooler holds in its queue, where no server-side
+ * timeout runs.
+ *
  * @throws the pool's error when no connection can be had (e.g. `timeout exceeded when trying to connect`).
  */
 export async function openPgCursor<R>(
   pool: pg.Pool,
   query: CompiledQuery<R>,
   batchSize: number,
-  timeoutMs?: number,
+  timeoutMs: number | undefined,
+  readBoundMs: number,
 ): Promise<RowCursor<R>> {
   const client = await pool.connect();
   if (timeoutMs !== undefined) {
@@ -109,8 +114,14 @@ export async function openPgCursor<R>(
   let closing: Promise<void> | undefined;
   return {
     async read() {
+      const timer = setTimeout(() => client.connection.stream.destroy(), readBoundMs);
+      let rows: R[];
+      try {
+        rows = await cursor.read(batchSize);
+      } finally {
+        clearTimeout(timer);
+      }
       // pg parsed the rows as they arrived; what the caller does with them comes out of a slice.
-      const rows = await cursor.read(batchSize);
       await nextSlice();
       return rows;
     },

@@ -153,8 +153,13 @@ describe('GET /metrics', () => {
 
   it('reports the PostgreSQL pool as it is', async (t) => {
     const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
-    const request = await startApp(t, { DATABASE_URL: await postgres.databaseUrl(t), DB_POOL_MAX: '3' });
-    const answers = await Promise.all(Array.from({ length: 6 }, () => request('/readyz')));
+    const request = await startApp(
+      t,
+      { DATABASE_URL: await postgres.databaseUrl(t), DB_POOL_MAX: '3' },
+      { migrate: true },
+    );
+    // Requests use the pool; /readyz does not (its probe has a connection of its own).
+    const answers = await Promise.all(Array.from({ length: 6 }, () => request('/api/items/')));
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200, 200, 200, 200, 200],
