@@ -19,7 +19,7 @@ import type SQLite from 'better-sqlite3';
  *
  * @example unicodeLower('ÄPFEL İ') // 'äpfel i'
  */
-function unicodeLower(text: string): string {
+export function unicodeLower(text: string): string {
   let out = '';
   for (const ch of text) out += String.fromCodePoint(ch.toLowerCase().codePointAt(0)!);
   return out;

@@ -5,9 +5,10 @@
  * @module
  */
 import type SQLite from 'better-sqlite3';
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { SqliteAdapter, sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { driverHandleOf, queryNamed, type Database } from '../db/database.js';
 import { exactRow } from '../db/integers.js';
+import { unicodeLower } from '../db/unicode-lower.js';
 import {
   PURGE_BATCH,
   PurgeSchedule,
@@ -81,14 +82,28 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-function applyFilter<O>(query: ItemQueryBuilder<O>, filter: ItemFilter): ItemQueryBuilder<O> {
+function applyFilter<O>(db: Kysely<Database>, query: ItemQueryBuilder<O>, filter: ItemFilter): ItemQueryBuilder<O> {
   let q = query;
   if (filter.product !== undefined) q = q.where('product', '=', filter.product);
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   for (const term of filter.search ?? []) {
-    // ESCAPE is explicit: SQLite has no default LIKE escape character. On PostgreSQL the trigram
-    // index of migration 0002 is on exactly lower(product); on SQLite lower() is the Unicode one
-    // registered in db/unicode-lower.ts, so both backends fold case alike.
-    q = q.where(sql<boolean>`lower(product) like lower(${`%${escapeLike(term)}%`}) escape '\\'`);
+    // ESCAPE is explicit: SQLite has no default LIKE escape character.
+    const pattern = `%${escapeLike(term)}%`;
+    if (!sqlite) {
+      // The trigram index of migration 0002 is on exactly lower(product).
+      q = q.where(sql<boolean>`lower(product) like lower(${pattern}) escape '\\'`);
+      continue;
+    }
+    // SQLite's lower() is the Unicode one of db/unicode-lower.ts, a JavaScript call per row. An
+    // all-ASCII product (as many characters as UTF-8 bytes) skips it: SQLite's LIKE already folds
+    // ASCII case (SQLite docs, "The LIKE, GLOB, REGEXP, MATCH, and extract operators", with
+    // case_sensitive_like off, its default), and the pattern is lowered here with the same
+    // function, so it holds no uppercase ASCII letter; both branches then match as
+    // PostgreSQL's lower(product) like lower(pattern).
+    const lowered = unicodeLower(pattern);
+    q = q.where(
+      sql<boolean>`case when length(product) = octet_length(product) then product like ${lowered} escape '\\' else lower(product) like ${lowered} escape '\\' end`,
+    );
   }
   return q;
 }
@@ -111,7 +126,7 @@ export function listItemsQuery(
   filter: ItemFilter = {},
   ordering: readonly ItemOrdering[] = [],
 ): ItemQueryBuilder<Item> {
-  let q = applyFilter(selectItems(db), filter);
+  let q = applyFilter(db, selectItems(db), filter);
   for (const term of ordering) q = q.orderBy(term.field, term.direction);
   if (!ordering.some((term) => term.field === 'id')) q = q.orderBy('id', 'asc');
   return q;
@@ -158,7 +173,7 @@ export async function findItem(
   filter: ItemFilter = {},
 ): Promise<VersionedItem | undefined> {
   if (filter.product === undefined && filter.search === undefined) return findItemById(db, id);
-  return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
+  return applyFilter(db, selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
 }
 
 /**
@@ -375,7 +390,7 @@ export async function updateItem(
   let query = db
     .updateTable('myapi_item')
     .set({ ...changes, version: sql<number>`version + 1` })
-    .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
+    .where('id', 'in', applyFilter(db, db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
   for (const [operator, versions] of versionTerms(condition)) query = query.where('version', operator, versions);
   return query.returning(['id', 'product', 'price', 'version']).executeTakeFirst();
 }
@@ -395,7 +410,7 @@ export async function deleteItem(
   if (meetsNone(condition)) return false;
   let query = db
     .deleteFrom('myapi_item')
-    .where('id', 'in', applyFilter(db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
+    .where('id', 'in', applyFilter(db, db.selectFrom('myapi_item').select('id'), filter).where('id', '=', id));
   for (const [operator, versions] of versionTerms(condition)) query = query.where('version', operator, versions);
   const result = await query.executeTakeFirst();
   return result.numDeletedRows > 0n;

@@ -72,6 +72,26 @@ describe('?search=', () => {
       assert.deepEqual(await products(app, 'search=istanbul'), ['İstanbul Fig']);
     });
 
+    it(`folds mixed ASCII and non-ASCII rows and terms alike (${backend.name})`, async (t) => {
+      // U+212A KELVIN SIGN lowercases to ASCII "k"; U+1E9E to "ß"; U+0130 to "i"; Σ to σ.
+      const app = await appWith(t, backend, [
+        { product: 'Kelvin', price: 1 },
+        { product: '\u212Aelvin Scale', price: 2 },
+        { product: 'STRA\u1E9EE', price: 3 },
+        { product: 'ΣΟΦΙΑ', price: 4 },
+        { product: 'Sofia', price: 5 },
+      ]);
+      const search = async (term: string): Promise<string[]> => products(app, `search=${encodeURIComponent(term)}`);
+      assert.deepEqual(await search('KELVIN'), ['Kelvin', '\u212Aelvin Scale']);
+      assert.deepEqual(await search('\u212A'), ['Kelvin', '\u212Aelvin Scale']);
+      assert.deepEqual(await search('\u212AELVIN s'), ['\u212Aelvin Scale']);
+      assert.deepEqual(await search('\u0130'), ['Kelvin', '\u212Aelvin Scale', 'Sofia']);
+      assert.deepEqual(await search('ß'), ['STRA\u1E9EE']);
+      assert.deepEqual(await search('stra\u1E9E'), ['STRA\u1E9EE']);
+      assert.deepEqual(await search('σοφ'), ['ΣΟΦΙΑ']);
+      assert.deepEqual(await search('SOF'), ['Sofia']);
+    });
+
     it(`matches %, _ and \\ literally (${backend.name})`, async (t) => {
       const app = await appWith(t, backend, SEARCH_ITEMS);
       assert.deepEqual(await products(app, `search=${encodeURIComponent('%')}`), ['100% Juice']);
