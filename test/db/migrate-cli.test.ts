@@ -17,7 +17,7 @@ import { migrations } from '../../src/db/migrate.js';
 const MIGRATION_NAMES = Object.keys(migrations);
 
 async function migrate(t: Parameters<typeof runBuilt>[0], env: Record<string, string>, cwd?: string) {
-  const run = runBuilt(t, 'migrate.js', env, cwd);
+  const run = runBuilt(t, 'migrate.js', env, cwd === undefined ? {} : { cwd });
   const code = await run.closed;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
