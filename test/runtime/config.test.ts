@@ -123,7 +123,8 @@ describe('configuration', () => {
   }
 
   it('the built server stops with exit code 1 and one stderr line naming the variable', async (t) => {
-    for (const [env, name] of [
+    // Independent processes: started together, checked one by one.
+    const cases = [
       [{ PORT: 'abc' }, 'PORT'],
       [{ WEB_CONCURRENCY: '-1' }, 'WEB_CONCURRENCY'],
       [{ CORS_ORIGINS: 'not an origin' }, 'CORS_ORIGINS'],
@@ -135,8 +136,10 @@ describe('configuration', () => {
       [{ HOST: 'not a host' }, 'HOST'],
       // Checked although the database is SQLite.
       [{ DB_POOL_MAX: 'abc' }, 'DB_POOL_MAX'],
-    ] as const) {
-      const { code, stdout, stderr } = await runServer(t, env);
+    ] as const;
+    const runs = await Promise.all(cases.map(([env]) => runServer(t, env)));
+    for (const [i, [env, name]] of cases.entries()) {
+      const { code, stdout, stderr } = runs[i]!;
       assert.equal(code, 1, JSON.stringify(env));
       const lines = stderr.split('\n').filter((line) => line !== '');
       assert.equal(lines.length, 1, stderr);
