@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import util from 'node:util';
 import { loadConfig, VARIABLES } from '../../src/config.js';
