@@ -10,7 +10,7 @@
  * so when someone else saved the item first the API answers 412 and nothing is overwritten. The
  * editor then says so, shows what the item holds now, and a second Save replaces that knowingly.
  */
-import { ApiError, createItem, deleteItem, listItems, retrieveItem, updateItem } from './items-api.js';
+import { ApiError, createItem, deleteItem, retrieveItem, streamItems, updateItem } from './items-api.js';
 
 const FIELDS = ['product', 'price'];
 const FIELD_LABELS = { product: 'Product', price: 'Price' };
@@ -32,7 +32,18 @@ const deleteDialog = $('delete-dialog');
  */
 const ROWS_PER_PAGE = 200;
 
-const state = { items: [], search: '', editingId: undefined, editingETag: undefined, shown: ROWS_PER_PAGE };
+/**
+ * `items`: the list as read so far (all of it once `loading` is false); `shown`: how many of them the
+ * table holds.
+ */
+const state = {
+  items: [],
+  loading: false,
+  search: '',
+  editingId: undefined,
+  editingETag: undefined,
+  shown: ROWS_PER_PAGE,
+};
 
 /** Announces `message` in the live region (cleared first so a repeated message is read again). */
 function announce(message) {
@@ -119,7 +130,8 @@ function showErrors(controls, error, action) {
 function updateCaption() {
   const count = state.items.length;
   const noun = count === 1 ? 'item' : 'items';
-  caption.textContent = state.search ? `${count} ${noun} matching ${quote(state.search)}` : `${count} ${noun}`;
+  const text = state.search ? `${count} ${noun} matching ${quote(state.search)}` : `${count} ${noun}`;
+  caption.textContent = state.loading ? `Loading… ${text} so far` : text;
 }
 
 function renderRow(item) {
@@ -189,14 +201,18 @@ function renderEditRow(item) {
 
 /** The last row while more items remain: says how many are shown and adds the next page. */
 function renderMoreRow() {
-  const remaining = state.items.length - state.shown;
-  const button = el('button', {
-    type: 'button',
-    textContent: `Show ${Math.min(ROWS_PER_PAGE, remaining).toLocaleString('en')} more`,
-  });
+  const button = el('button', { type: 'button' });
   button.dataset.action = 'more';
-  const text = `Showing ${state.shown.toLocaleString('en')} of ${state.items.length.toLocaleString('en')} items. `;
-  return el('tr', { className: 'more' }, el('td', { colSpan: 4 }, text, button));
+  const row = el('tr', { className: 'more' }, el('td', { colSpan: 4 }, el('span'), button));
+  updateMoreRow(row);
+  return row;
+}
+
+function updateMoreRow(row) {
+  const remaining = state.items.length - state.shown;
+  const total = `${state.items.length.toLocaleString('en')} items${state.loading ? ' so far' : ''}`;
+  row.querySelector('span').textContent = `Showing ${state.shown.toLocaleString('en')} of ${total}. `;
+  row.querySelector('button').textContent = `Show ${Math.min(ROWS_PER_PAGE, remaining).toLocaleString('en')} more`;
 }
 
 const moreObserver = new IntersectionObserver((entries) => {
@@ -211,7 +227,7 @@ function renderRows(items) {
 function render() {
   moreObserver.disconnect();
   tableBody.replaceChildren(...renderRows(state.items.slice(0, state.shown)));
-  if (!state.items.length) {
+  if (!state.items.length && !state.loading) {
     const text = state.search ? `No item matches ${quote(state.search)}.` : 'No items yet. Add one above.';
     tableBody.append(el('tr', { className: 'empty' }, el('td', { colSpan: 4 }, text)));
   }
@@ -224,6 +240,14 @@ function appendMoreRow() {
   const row = renderMoreRow();
   tableBody.append(row);
   moreObserver.observe(row);
+}
+
+/** Brings the caption and the "more" row up to date with the items read so far. */
+function updateProgress() {
+  const more = tableBody.querySelector('tr.more');
+  if (more) updateMoreRow(more);
+  else appendMoreRow();
+  updateCaption();
 }
 
 /** Appends the next page of rows, keeping the rows (and focus) already there. */
@@ -239,20 +263,93 @@ function showMore() {
   if (focused) (rowButton(state.items[from].id, 'edit') ?? itemsHeading).focus();
 }
 
-/** Reloads the list with the current search. Returns false (and announces) when it failed. */
-async function reload() {
-  try {
-    state.items = await listItems(state.search);
-  } catch (error) {
-    caption.textContent = 'Items could not be loaded';
-    announce(`Items could not be loaded: ${error.message}`);
-    return false;
-  }
-  if (state.editingId !== undefined && !state.items.some((i) => i.id === state.editingId)) state.editingId = undefined;
-  // Rows shown stay shown across a reload (after a save or delete), so focus can return to them.
+/** The list being read, cancelled when another one is asked for. */
+let listing;
+
+/**
+ * Reads the list with the current search as it arrives. The table keeps its rows until the new
+ * list has as many items as it shows (or has ended), then shows the new ones at once; the rest
+ * arrives behind them, counted in the caption. A big list therefore shows its first rows long
+ * before it has fully arrived, and a new search cancels the list still arriving.
+ *
+ * Performance marks for measuring: `items-list` (the request), `items-rows` (the rows shown),
+ * `items-complete` (the whole list read), each with `detail: { search }`.
+ *
+ * @returns {{ shown: Promise<boolean>, done: Promise<boolean> }} `shown` settles when the rows are
+ *   shown, `done` once the whole list is read; false when it failed (and was announced) or was
+ *   replaced by a newer list.
+ */
+function load() {
+  listing?.abort();
+  const controller = new AbortController();
+  listing = controller;
+  const detail = { search: state.search };
+  performance.mark('items-list', { detail });
+  const items = [];
+  let rendered = false;
+  let progressPending = false;
+  let rowsShown;
+  const shown = new Promise((resolve) => (rowsShown = resolve));
+  const showRows = () => {
+    render();
+    rendered = true;
+    performance.mark('items-rows', { detail });
+    rowsShown(true);
+  };
+  const done = streamItems(state.search, {
+    signal: controller.signal,
+    onItems(batch) {
+      for (const item of batch) items.push(item);
+      if (!rendered) {
+        if (items.length < state.shown) return;
+        state.items = items;
+        state.loading = true;
+        showRows();
+      } else if (!progressPending) {
+        progressPending = true;
+        requestAnimationFrame(() => {
+          progressPending = false;
+          if (listing === controller && state.loading) updateProgress();
+        });
+      }
+    },
+  }).then(
+    () => {
+      state.items = items;
+      state.loading = false;
+      if (state.editingId !== undefined && !items.some((i) => i.id === state.editingId)) {
+        state.editingId = undefined;
+        if (rendered) render();
+      }
+      if (rendered) updateProgress();
+      else showRows();
+      performance.mark('items-complete', { detail });
+      return true;
+    },
+    (error) => {
+      if (listing !== controller) {
+        rowsShown(false);
+        return false;
+      }
+      state.loading = false;
+      if (rendered) updateProgress();
+      caption.textContent = 'Items could not be loaded';
+      announce(`Items could not be loaded: ${error.message}`);
+      rowsShown(false);
+      return false;
+    },
+  );
+  return { shown, done };
+}
+
+/**
+ * Reloads the list with the current search, keeping as many rows shown as before (after a save or
+ * delete, so focus can return to them). Resolves once the rows are shown: false (announced) when the
+ * list could not be loaded.
+ */
+function reload() {
   state.shown = Math.max(ROWS_PER_PAGE, state.shown);
-  render();
-  return true;
+  return load().shown;
 }
 
 function rowButton(id, action) {
@@ -291,7 +388,7 @@ async function search(text) {
   state.search = text.trim();
   state.editingId = undefined;
   state.shown = ROWS_PER_PAGE;
-  if (await reload()) {
+  if (await load().done) {
     const count = state.items.length;
     announce(
       state.search

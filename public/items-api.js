@@ -60,10 +60,109 @@ async function call(url, options) {
 
 const itemUrl = (id) => `${ITEMS}${encodeURIComponent(id)}/`;
 
-/** `GET /api/items/?search=` → the items, ordered by id. */
-export function listItems(search = '') {
+/**
+ * Splits a JSON array of flat objects (the list) into batches of elements as its text arrives.
+ * `push` takes the next piece of text and returns the elements completed by it; `end` checks that
+ * the array was closed. Strings may hold any character: quotes and backslashes are tracked.
+ */
+class ArrayOfObjectsReader {
+  text = '';
+  /** Where scanning resumes in `text`, and the scanner's state there. */
+  scanned = 0;
+  depth = 0;
+  inString = false;
+  escaped = false;
+  closed = false;
+
+  /** @returns {unknown[]} the elements completed by `chunk`. */
+  push(chunk) {
+    this.text += chunk;
+    const { text } = this;
+    let lastEnd = -1;
+    for (let i = this.scanned; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x7b || c === 0x5b) this.depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        this.depth--;
+        if (this.depth === 1) lastEnd = i;
+        else if (this.depth === 0) this.closed = true;
+      }
+    }
+    this.scanned = text.length;
+    if (lastEnd < 0) return [];
+    // `text` starts with the array's `[` or the `,` after the last element handed out.
+    const elements = JSON.parse(
+      `[${text
+        .slice(0, lastEnd + 1)
+        .trimStart()
+        .slice(1)}]`,
+    );
+    this.text = text.slice(lastEnd + 1);
+    this.scanned -= lastEnd + 1;
+    return elements;
+  }
+
+  /** @returns {unknown[]} the elements completed by `rest`. @throws {ApiError} when the array was cut short. */
+  end(rest) {
+    const elements = this.push(rest);
+    if (!this.closed) throw new ApiError(0, { detail: 'The list arrived incomplete.' });
+    return elements;
+  }
+}
+
+/**
+ * `GET /api/items/?search=`, read as it arrives: `onItems` receives the items (ordered by id) a
+ * batch at a time, the first ones long before a big list has fully arrived.
+ *
+ * @param {string} search the `?search=` text ('' for every item).
+ * @param {{ signal?: AbortSignal, onItems: (items: object[]) => void }} options `signal` cancels the
+ *   request (the promise then rejects with the signal's reason).
+ * @returns {Promise<void>} settles once the whole list has arrived.
+ * @throws {ApiError} for an error answer, an unreachable server, or a list cut short.
+ */
+export async function streamItems(search, { signal, onItems }) {
   const query = search.trim() ? `?${new URLSearchParams({ search: search.trim() })}` : '';
-  return call(ITEMS + query);
+  let response;
+  try {
+    response = await fetch(ITEMS + query, { headers: { Accept: 'application/json' }, signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError(0, { detail: 'The server could not be reached.' });
+  }
+  if (!response.ok || !response.body) {
+    const text = await response.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    throw new ApiError(
+      response.status,
+      body && typeof body === 'object' && !Array.isArray(body) ? body : { detail: `HTTP ${response.status}` },
+    );
+  }
+  const reader = new ArrayOfObjectsReader();
+  const decoder = new TextDecoder();
+  const chunks = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await chunks.read();
+      if (done) break;
+      const items = reader.push(decoder.decode(value, { stream: true }));
+      if (items.length) onItems(items);
+    }
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError(0, { detail: 'The list arrived incomplete.' });
+  }
+  const items = reader.end(decoder.decode());
+  if (items.length) onItems(items);
 }
 
 /** `POST /api/items/` → the created item. */

@@ -34,6 +34,12 @@ import { TRIGRAM_INDEX } from '../src/db/migrations/0002_product_trigram_index.j
 import { listItemsQuery } from '../src/items/item.repository.js';
 import { PROJECT_ROOT, startServer } from '../test/helpers/process.js';
 
+/**
+ * The seeding session's own `statement_timeout` (none): the service's migration writes
+ * `DB_STATEMENT_TIMEOUT_MS` as the role's default, which a seed of a million rows can outlast.
+ */
+const SEED_OPTIONS = '-c statement_timeout=0';
+
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/test';
 const ROWS = 1_000_000;
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
   execSync('npm run build', { cwd: PROJECT_ROOT, stdio: 'ignore' });
 
   const schema = `itemstore_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
+  const admin = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000, options: SEED_OPTIONS });
   await admin.connect();
   // In public, so dropping the scratch schema cannot take the extension with it.
   await admin.query('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public');

@@ -218,7 +218,22 @@ export const VARIABLES = {
   DB_STATEMENT_TIMEOUT_MS: withDefault(
     '5000',
     integer(1, 3_600_000),
-    'PostgreSQL `statement_timeout` on every connection; a slower statement (or one waiting on a lock) is cancelled and the request gets 503',
+    "PostgreSQL `statement_timeout` of the service's role in its database (`ALTER ROLE … IN DATABASE … SET`, written by the migration step; see PostgreSQL below); a slower statement (or one waiting on a lock) is cancelled and the request gets 503. The client also gives up on a query this long + 1 s after it was sent, whatever a pooler in between does",
+  ),
+  MIGRATION_DATABASE_URL: withRule(
+    '`DATABASE_URL`',
+    databaseUrl,
+    'the database the migrations run on (`npm run migrate`, and start-up unless `MIGRATE_ON_START=false`): the same database as `DATABASE_URL`, reached directly, not through RDS Proxy or PgBouncer; same forms as `DATABASE_URL`',
+  ),
+  MIGRATE_ON_START: withDefault(
+    'true',
+    boolean,
+    'apply pending migrations at start-up; `false` where the deployment runs `npm run migrate` (the migration task) first',
+  ),
+  MIGRATION_LOCK_TIMEOUT_MS: withDefault(
+    '60000',
+    integer(1, 3_600_000),
+    'longest wait (ms) of a migration for a lock: the migration lock another migrator holds, or a table lock the migration needs; past it the migration stops with one line saying so and changes nothing',
   ),
   LOG_LEVEL: withDefault(
     'info',
@@ -291,6 +306,24 @@ function readSettings(env: Env): Settings {
   return Object.fromEntries(entries) as Settings;
 }
 
+/**
+ * Where the migrations run: `MIGRATION_DATABASE_URL`, or the service's own database. The timeouts are
+ * the service's: its role's statement timeout is written from there (db/migrate.ts).
+ */
+function migrationDatabaseConfig(s: Settings, database: DatabaseConfig): DatabaseConfig {
+  const location = s.MIGRATION_DATABASE_URL;
+  if (!location) return database;
+  if (location.client !== database.client) {
+    throw new ConfigError(
+      `MIGRATION_DATABASE_URL is ${location.client} but the service's database is ${database.client}: both name the same database`,
+    );
+  }
+  if (location.client === 'postgres' && database.client === 'postgres') {
+    return Object.freeze({ ...database, connectionString: location.connectionString });
+  }
+  return Object.freeze(location as DatabaseConfig);
+}
+
 /** Where the items live: an embedded SQLite file, or a PostgreSQL server (see {@link VARIABLES} for each field's variable). */
 export type DatabaseConfig =
   | { readonly client: 'sqlite'; readonly filename: string }
@@ -355,10 +388,15 @@ export function loadConfig(env: Env = process.env) {
       `SHUTDOWN_TIMEOUT=${s.SHUTDOWN_TIMEOUT} must be above SHUTDOWN_DRAIN_MS=${s.SHUTDOWN_DRAIN_MS}`,
     );
   }
+  const database = databaseConfig(s);
   return Object.freeze({
     port: s.PORT,
     host: s.HOST,
-    database: databaseConfig(s),
+    database,
+    /** Where `npm run migrate` and start-up migrate: `MIGRATION_DATABASE_URL`, else {@link database}. */
+    migrationDatabase: migrationDatabaseConfig(s, database),
+    migrateOnStart: s.MIGRATE_ON_START,
+    migrationLockTimeoutMs: s.MIGRATION_LOCK_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
     logDir: s.LOG_DIR,
     logBodyMax: s.LOG_BODY_MAX,

@@ -1,12 +1,13 @@
 /**
- * `npm run migrate`: applies pending migrations and exits (the analogue of `python manage.py migrate`).
- * Prints one line per migration applied, or that there was nothing to do. Exit code 1 on failure.
+ * `npm run migrate`: applies pending migrations on `MIGRATION_DATABASE_URL` (default `DATABASE_URL`)
+ * and exits (the analogue of `python manage.py migrate`). Prints one line per migration applied, or
+ * that there was nothing to do. Exit code 1 on failure, with one line on stderr.
  *
  * @module
  */
 import { ConfigError, loadConfig, loadEnvFile } from './config.js';
 import { createDb } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
+import { migrateWithConfig } from './db/migrate.js';
 
 async function main(): Promise<number> {
   let config;
@@ -20,9 +21,9 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const db = createDb(config.database);
+  const db = createDb(config.migrationDatabase);
   try {
-    const results = await migrateToLatest(db.kysely);
+    const results = await migrateWithConfig(db, config);
     if (results.length === 0) process.stdout.write('No migrations to apply.\n');
     for (const r of results)
       process.stdout.write(`Applying ${r.migrationName}... ${r.status === 'Success' ? 'OK' : r.status}\n`);

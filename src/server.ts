@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { checkHost, ConfigError, loadConfig, loadEnvFile, type Config } from './config.js';
 import { createDb, type Db } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
+import { migrateWithConfig } from './db/migrate.js';
 import { createLogger, type LogSinks } from './platform/logger.js';
 import { clusterAwareMetrics, runPrimary } from './process/cluster.js';
 import { Readiness } from './ops/readiness.js';
@@ -48,9 +48,25 @@ async function failStartup(sinks: LogSinks, error: unknown, db?: Db): Promise<ne
   process.exit(1);
 }
 
-async function migrate(db: Db, logger: Logger): Promise<void> {
-  const applied = await migrateToLatest(db.kysely);
-  if (applied.length) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrations applied');
+/**
+ * The start-up migration, skipped with `MIGRATE_ON_START=false`. On PostgreSQL it runs on a pool of
+ * its own on `MIGRATION_DATABASE_URL`, closed after, so that no connection opened before the role's
+ * statement timeout was written serves requests. SQLite migrates the service's own handle
+ * (`sqlite://:memory:` exists only there).
+ */
+async function migrate(config: Config, logger: Logger, serviceDb?: Db): Promise<void> {
+  if (!config.migrateOnStart) {
+    logger.info('MIGRATE_ON_START=false: migrations left to the migration task');
+    return;
+  }
+  const shared = serviceDb && serviceDb.client === 'sqlite' && config.migrationDatabase === config.database;
+  const db = shared ? serviceDb : createDb(config.migrationDatabase);
+  try {
+    const applied = await migrateWithConfig(db, config);
+    if (applied.length) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrations applied');
+  } finally {
+    if (!shared) await db.destroy();
+  }
 }
 
 /** Serves HTTP in this process until a shutdown signal. Migrates first unless a primary already did. */
@@ -66,7 +82,7 @@ async function serve(config: Config, sinks: LogSinks, options: { migrate: boolea
   let db: Db | undefined;
   try {
     db = createDb(config.database);
-    if (options.migrate) await migrate(db, logger);
+    if (options.migrate) await migrate(config, logger, db);
     const app = await buildApp({ config, db, logger, readiness, metricsRenderer: clusterAwareMetrics });
     shutdown = gracefulShutdown({
       app,
@@ -92,13 +108,10 @@ async function main(): Promise<void> {
   if (cluster.isWorker) return serve(config, sinks, { migrate: false });
   if (config.webConcurrency === 1) return serve(config, sinks, { migrate: true });
 
-  let db: Db | undefined;
   try {
-    db = createDb(config.database);
-    await migrate(db, sinks.logger);
-    await db.destroy();
+    await migrate(config, sinks.logger);
   } catch (error) {
-    await failStartup(sinks, error, db);
+    await failStartup(sinks, error);
   }
   if (config.database.client === 'sqlite') {
     sinks.logger.info(

@@ -9,13 +9,15 @@
  * - **one list**, {@link RUNS} times on one server: time to the first body byte, time to the last,
  *   and the server's RSS growth (peak `VmRSS` while listing, minus `VmRSS` before the first list);
  * - **five lists at once** on a fresh server: RSS growth and the slowest list's time;
- * - throughout both, `GET /healthz` every {@link PROBE_INTERVAL_MS} ms on its own connection: the
- *   slowest answer shows how long the event loop was blocked.
+ * - throughout both, `GET /healthz` every {@link PROBE_INTERVAL_MS} ms on its own connection (the
+ *   slowest answer, and for five lists the 99th percentile), and the server's own event-loop delay
+ *   from `/metrics` (the slowest, and the 99th percentile): how long other requests had to wait.
  *
  * The body is counted, not parsed, while timing; one separate request checks it is a JSON array of
- * exactly the seeded items. With `BENCH_LIST_BASELINE=<git revision>` the same is measured for that
- * revision's build too (built into `bench-output/list-baseline`), alternating baseline and current
- * per backend, and the whole-list time is compared (target: at most 20% longer).
+ * exactly the seeded items. With `BENCH_LIST_BASELINE=<git revision>[,<git revision>…]` the same is
+ * measured for each revision's build too (built into `bench-output/list-baseline-<revision>`), in
+ * turn with the current build on each backend, and the whole-list time is compared with the first
+ * revision's (target: at most 20% longer than the list answered whole).
  *
  * Environment: `BENCH_LIST_ROWS` (default 300000; 1000000 for the large run), `BENCH_LIST_RUNS`
  * (default 3), `BENCH_BACKENDS=sqlite,postgres`, `BENCH_LIST_BASELINE`, `BENCH_NO_BUILD=1`,
@@ -38,6 +40,12 @@ import { createDb } from '../../src/db/database.js';
 import { withSearchPath } from '../../test/helpers/backends.js';
 import { PROJECT_ROOT } from '../../test/helpers/process.js';
 import { readRssMb, startBenchServer, type BenchServer } from './server.js';
+
+/**
+ * The seeding session's own `statement_timeout` (none): the service's migration writes
+ * `DB_STATEMENT_TIMEOUT_MS` as the role's default, which a seed of a million rows can outlast.
+ */
+const SEED_OPTIONS = '-c statement_timeout=0';
 
 const env = process.env;
 const ROWS = Number(env.BENCH_LIST_ROWS || 300_000);
@@ -68,12 +76,11 @@ export interface BigListResult {
   firstByteMs: number;
   totalMs: number;
   bytes: number;
-  rssOneMb: number;
-  healthzOneMs: number;
-  /** Five lists at once: the slowest list, RSS growth, slowest /healthz. */
+  /** While the runs of one list went on, one after another. */
+  one: Omit<Watched, 'peakRssMb'> & { rssMb: number };
+  /** Five lists at once: the slowest list; what the watcher saw meanwhile. */
   fiveTotalMs: number;
-  rssFiveMb: number;
-  healthzFiveMs: number;
+  five: Omit<Watched, 'peakRssMb'> & { rssMb: number };
   oneRuns: ListTiming[];
 }
 
@@ -100,20 +107,51 @@ function timedGet(url: string, agent: http.Agent): Promise<ListTiming> {
   });
 }
 
-/** Samples the server's RSS and probes `/healthz` until stopped; returns the peak RSS and the slowest probe. */
-function watch(server: BenchServer): { stop(): Promise<{ peakRssMb: number; healthzMaxMs: number }> } {
+/** What {@link watch} saw while it ran. */
+interface Watched {
+  peakRssMb: number;
+  /** `/healthz` round trips, in ms: the slowest and the 99th percentile. */
+  healthzMaxMs: number;
+  healthzP99Ms: number;
+  /**
+   * The server's own event-loop delay over the same time, in ms (prom-client's
+   * `nodejs_eventloop_lag_max_seconds` / `_p99_seconds`: `perf_hooks.monitorEventLoopDelay` at 10 ms
+   * resolution, reset on each `/metrics` scrape).
+   */
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+}
+
+/** Reads one gauge, in seconds, from Prometheus text. */
+function gauge(metrics: string, name: string): number {
+  const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics);
+  return match ? Number(match[1]) : NaN;
+}
+
+const percentile = (values: number[], p: number) =>
+  values.length
+    ? [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(p * values.length) - 1)]!
+    : NaN;
+
+/**
+ * Samples the server's RSS, probes `/healthz` and reads the event-loop delay until stopped. A
+ * `/metrics` scrape at the start resets the delay histogram, one at the end reads it.
+ */
+async function watch(server: BenchServer): Promise<{ stop(): Promise<Watched> }> {
   const pid = server.child.pid!;
+  const scrape = async () => (await fetch(`${server.baseUrl}/metrics`)).text();
+  await scrape();
   let peakRssMb = readRssMb(pid);
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, readRssMb(pid))), RSS_INTERVAL_MS);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   let running = true;
-  let healthzMaxMs = 0;
+  const healthz: number[] = [];
   const probing = (async () => {
     while (running) {
       const started = performance.now();
       const timing = await timedGet(`${server.baseUrl}/healthz`, agent);
       if (timing.status !== 200) throw new Error(`/healthz answered ${timing.status}`);
-      healthzMaxMs = Math.max(healthzMaxMs, performance.now() - started);
+      healthz.push(performance.now() - started);
       await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
     }
   })();
@@ -121,10 +159,17 @@ function watch(server: BenchServer): { stop(): Promise<{ peakRssMb: number; heal
     async stop() {
       running = false;
       await probing;
+      const metrics = await scrape();
       clearInterval(sampler);
       agent.destroy();
       peakRssMb = Math.max(peakRssMb, readRssMb(pid));
-      return { peakRssMb, healthzMaxMs };
+      return {
+        peakRssMb,
+        healthzMaxMs: Math.max(...healthz),
+        healthzP99Ms: percentile(healthz, 0.99),
+        loopDelayMaxMs: gauge(metrics, 'nodejs_eventloop_lag_max_seconds') * 1000,
+        loopDelayP99Ms: gauge(metrics, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+      };
     },
   };
 }
@@ -163,6 +208,11 @@ async function seed(databaseUrl: string, client: 'sqlite' | 'postgres'): Promise
   }
 }
 
+/** Turns what the watcher saw into RSS growth over `baselineMb`. */
+function growth({ peakRssMb, ...rest }: Watched, baselineMb: number): Omit<Watched, 'peakRssMb'> & { rssMb: number } {
+  return { ...rest, rssMb: peakRssMb - baselineMb };
+}
+
 async function measureBuild(
   build: string,
   entry: string,
@@ -170,42 +220,36 @@ async function measureBuild(
   base: Record<string, string>,
 ): Promise<BigListResult> {
   const url = (server: BenchServer) => `${server.baseUrl}/api/items/`;
-  const one = await startBenchServer({ env: base, entry });
+  const oneServer = await startBenchServer({ env: base, entry });
   let oneRuns: ListTiming[];
-  let rssOneMb: number;
-  let healthzOneMs: number;
+  let one: BigListResult['one'];
   try {
-    const baseline = await settledRssMb(one);
-    const watcher = watch(one);
+    const baseline = await settledRssMb(oneServer);
+    const watcher = await watch(oneServer);
     const agent = new http.Agent({ keepAlive: true });
     oneRuns = [];
-    for (let i = 0; i < RUNS; i++) oneRuns.push(await timedGet(url(one), agent));
+    for (let i = 0; i < RUNS; i++) oneRuns.push(await timedGet(url(oneServer), agent));
     agent.destroy();
-    const seen = await watcher.stop();
-    rssOneMb = seen.peakRssMb - baseline;
-    healthzOneMs = seen.healthzMaxMs;
+    one = growth(await watcher.stop(), baseline);
   } finally {
-    await one.stop();
+    await oneServer.stop();
   }
-  const five = await startBenchServer({ env: base, entry });
+  const fiveServer = await startBenchServer({ env: base, entry });
   let fiveTotalMs: number;
-  let rssFiveMb: number;
-  let healthzFiveMs: number;
+  let five: BigListResult['five'];
   try {
-    const baseline = await settledRssMb(five);
-    const watcher = watch(five);
+    const baseline = await settledRssMb(fiveServer);
+    const watcher = await watch(fiveServer);
     const agent = new http.Agent({ keepAlive: true });
-    const timings = await Promise.all(Array.from({ length: CONCURRENT }, () => timedGet(url(five), agent)));
+    const timings = await Promise.all(Array.from({ length: CONCURRENT }, () => timedGet(url(fiveServer), agent)));
     agent.destroy();
-    const seen = await watcher.stop();
+    five = growth(await watcher.stop(), baseline);
     fiveTotalMs = Math.max(...timings.map((t) => t.totalMs));
     const failedFive = timings.filter((t) => t.status !== 200).map((t) => t.status);
     if (failedFive.length) console.log(`  ${build} ${backend}: of five lists, ${failedFive.join(', ')} (not 200)`);
-    rssFiveMb = seen.peakRssMb - baseline;
-    healthzFiveMs = seen.healthzMaxMs;
-    if (build === 'current') await checkList(five.baseUrl);
+    if (build === 'current') await checkList(fiveServer.baseUrl);
   } finally {
-    await five.stop();
+    await fiveServer.stop();
   }
   const failed = oneRuns.filter((run) => run.status !== 200).map((run) => run.status);
   if (failed.length) console.log(`  ${build} ${backend}: the list answered ${failed.join(', ')} (not 200)`);
@@ -216,33 +260,40 @@ async function measureBuild(
     firstByteMs: median(oneRuns.map((r) => r.firstByteMs)),
     totalMs: median(oneRuns.map((r) => r.totalMs)),
     bytes: oneRuns[0]!.bytes,
-    rssOneMb,
-    healthzOneMs,
+    one,
     fiveTotalMs,
-    rssFiveMb,
-    healthzFiveMs,
+    five,
     oneRuns,
   };
   console.log(`  ${formatRow(result)}`);
   return result;
 }
 
-const HEADER =
-  'build     backend   first byte ms  list ms  MB     RSS +MB  /healthz max ms  5 lists ms  5 lists RSS +MB  /healthz max ms (5)';
+const HEADER = [
+  'build     backend  ',
+  '  first byte ms  list ms    MB',
+  '  1: RSS +MB  /healthz max  loop max',
+  '  5: list ms  RSS +MB  /healthz max  p99  loop max  p99',
+].join('');
 
 function formatRow(r: BigListResult): string {
+  const ms = (value: number, width: number) => value.toFixed(0).padStart(width);
   return [
-    r.build.padEnd(9),
+    r.build.slice(0, 9).padEnd(9),
     r.backend.padEnd(9),
-    r.firstByteMs.toFixed(0).padStart(13),
-    r.totalMs.toFixed(0).padStart(8),
-    (r.bytes / 1e6).toFixed(1).padStart(6),
-    r.rssOneMb.toFixed(0).padStart(8),
-    r.healthzOneMs.toFixed(0).padStart(16),
-    r.fiveTotalMs.toFixed(0).padStart(11),
-    r.rssFiveMb.toFixed(0).padStart(16),
-    r.healthzFiveMs.toFixed(0).padStart(20),
-  ].join('  ');
+    ms(r.firstByteMs, 15),
+    ms(r.totalMs, 8),
+    (r.bytes / 1e6).toFixed(1).padStart(5),
+    ms(r.one.rssMb, 11),
+    ms(r.one.healthzMaxMs, 13),
+    ms(r.one.loopDelayMaxMs, 9),
+    ms(r.fiveTotalMs, 11),
+    ms(r.five.rssMb, 8),
+    ms(r.five.healthzMaxMs, 13),
+    ms(r.five.healthzP99Ms, 4),
+    ms(r.five.loopDelayMaxMs, 9),
+    ms(r.five.loopDelayP99Ms, 4),
+  ].join(' ');
 }
 
 /** The targets, checked on the current build's figures (and against the baseline's list time when measured). */
@@ -254,18 +305,19 @@ function verdicts(results: BigListResult[]): string[] {
         `  ${value <= limit ? 'met ' : 'MISS'}  ${r.backend.padEnd(8)} ${what}: ${value.toFixed(unit === '×' ? 2 : 0)} ${unit} (target < ${limit} ${unit})`,
       );
     check('first byte', r.firstByteMs, TARGETS.firstByteMs, 'ms');
-    check('RSS growth, one list', r.rssOneMb, TARGETS.rssOneMb, 'MB');
-    check('RSS growth, five lists', r.rssFiveMb, TARGETS.rssFiveMb, 'MB');
-    check('/healthz slowest', Math.max(r.healthzOneMs, r.healthzFiveMs), TARGETS.healthzMs, 'ms');
-    const before = results.find((x) => x.build === 'baseline' && x.backend === r.backend);
-    if (before) check('list time vs baseline', r.totalMs / before.totalMs, TARGETS.slowdown, '×');
+    check('RSS growth, one list', r.one.rssMb, TARGETS.rssOneMb, 'MB');
+    check('RSS growth, five lists', r.five.rssMb, TARGETS.rssFiveMb, 'MB');
+    check('/healthz slowest, one list', r.one.healthzMaxMs, TARGETS.healthzMs, 'ms');
+    check('/healthz slowest, five lists', r.five.healthzMaxMs, TARGETS.healthzMs, 'ms');
+    const before = results.find((x) => x.build !== 'current' && x.backend === r.backend);
+    if (before) check(`list time vs ${before.build}`, r.totalMs / before.totalMs, TARGETS.slowdown, '×');
   }
   return lines;
 }
 
-/** Builds `revision`'s sources into bench-output/list-baseline and returns its server entry. */
+/** Builds `revision`'s sources into bench-output/list-baseline-<revision> and returns its server entry. */
 function buildBaseline(revision: string): string {
-  const dir = path.join(OUTPUT_DIR, 'list-baseline');
+  const dir = path.join(OUTPUT_DIR, `list-baseline-${revision.replace(/[^\w.-]/g, '_')}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   execSync(`git archive ${JSON.stringify(revision)} src tsconfig.json tsconfig.build.json | tar -x -C ${dir}`, {
@@ -284,7 +336,7 @@ async function withScratchDatabase<T>(
   try {
     if (backend === 'sqlite') return await body(`sqlite:///${path.join(scratch, 'db.sqlite3')}`, scratch);
     schema = `itemstore_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000, options: SEED_OPTIONS });
     await admin.connect();
     try {
       await admin.query('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public');
@@ -308,7 +360,9 @@ async function withScratchDatabase<T>(
 export async function runBigList(options: { build: boolean }): Promise<BigListResult[]> {
   if (options.build) execSync('npm run build', { cwd: PROJECT_ROOT, stdio: 'ignore' });
   const builds: [string, string][] = [];
-  if (env.BENCH_LIST_BASELINE) builds.push(['baseline', buildBaseline(env.BENCH_LIST_BASELINE)]);
+  for (const revision of (env.BENCH_LIST_BASELINE ?? '').split(',').filter(Boolean)) {
+    builds.push([revision, buildBaseline(revision)]);
+  }
   builds.push([
     'current',
     env.BENCH_SERVER ? path.resolve(env.BENCH_SERVER) : path.join(PROJECT_ROOT, 'dist/server.js'),

@@ -43,6 +43,12 @@ import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
 import { runBigList } from './big-list.js';
 import { readCpuSeconds, readRssMb, startBenchServer, type BenchServer } from './server.js';
 
+/**
+ * The seeding session's own `statement_timeout` (none): the service's migration writes
+ * `DB_STATEMENT_TIMEOUT_MS` as the role's default, which a seed of a million rows can outlast.
+ */
+const SEED_OPTIONS = '-c statement_timeout=0';
+
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION || 10);
 const WARMUP = Number(env.BENCH_WARMUP || 3);
@@ -175,7 +181,7 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
     databaseUrl = `sqlite:///${path.join(scratch, 'db.sqlite3')}`;
   } else {
     schema = `itemstore_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+    const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000, options: SEED_OPTIONS });
     await admin.connect();
     try {
       // In public, so dropping the scratch schema cannot take the extension with it.
@@ -286,7 +292,7 @@ async function measureCeiling(kind: BareKind, env: Record<string, string>): Prom
  */
 async function ceilingSchema(): Promise<{ databaseUrl: string; drop: () => Promise<void> }> {
   const schema = `itemstore_bench_bare_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+  const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000, options: SEED_OPTIONS });
   await admin.connect();
   try {
     const items = Array.from({ length: ITEMS }, (_, i) => ({ id: i + 1, ...seededItem(i + 1) }));

@@ -19,8 +19,8 @@ import { exactRow } from './integers.js';
 export interface RowCursor<R> {
   /**
    * The next batch: `batchSize` rows, fewer at the end, and `[]` once the result is exhausted.
-   * Each call after the first waits for the event loop to run (pg-cursor answers on `setImmediate`;
-   * SQLite waits for one explicitly), so a long result never blocks other requests.
+   * Reads are paced ({@link nextSlice}): however many cursors are open, they hold the event loop for
+   * about {@link SLICE_MS} per turn, so a long result never keeps other requests waiting.
    *
    * @throws the driver's error (connection lost, statement timeout, …); close the cursor with it.
    */
@@ -32,6 +32,42 @@ export interface RowCursor<R> {
    */
   close(error?: unknown): Promise<void>;
 }
+
+/**
+ * Time in ms that cursor reads, together with what their callers do with the rows before the
+ * next read (serializing, writing to a socket), may take from one event-loop turn before they wait
+ * for the next turn. Small against the batch's own cost (1,000 SQLite rows take 1–3 ms to read), so
+ * a request that arrives meanwhile waits a few ms, not one batch per open cursor; measured in
+ * BENCHMARKS.md ("Big lists").
+ */
+const SLICE_MS = 2;
+
+/** `performance.now()` when the current slice began, or `undefined` between slices. */
+let sliceStart: number | undefined;
+
+/** Whether the current event-loop turn's slice is used up. */
+function sliceUsed(): boolean {
+  return sliceStart !== undefined && performance.now() - sliceStart >= SLICE_MS;
+}
+
+/**
+ * Resolves at once while this event-loop turn's slice lasts, else in the first later turn where a
+ * slice is free. A slice ends at the next check phase: the `setImmediate` queued when it began
+ * runs ahead of the reads that found it used (they queue theirs later), so waiting reads take the
+ * following slices in the order they came (Node.js docs, "The Node.js Event Loop": an immediate
+ * queued while immediates run waits for the next turn, after its poll phase, where other
+ * requests are answered).
+ */
+async function nextSlice(): Promise<void> {
+  while (sliceUsed()) await new Promise((resolve) => setImmediate(resolve));
+  if (sliceStart === undefined) {
+    sliceStart = performance.now();
+    setImmediate(() => (sliceStart = undefined));
+  }
+}
+
+/** Rows read between two looks at the clock (a row takes 1–3 µs). */
+const ROWS_PER_CLOCK_CHECK = 32;
 
 /**
  * Longest wait for PostgreSQL to confirm a portal closed (one round trip normally). Past it the
@@ -52,13 +88,18 @@ const PG_CLOSE_TIMEOUT_MS = 1000;
  * Rows go through the client's own type parsers (pg sets them on the cursor's result), as
  * `pool.query` would parse them.
  *
+ * Each read that gets no answer within `readBoundMs` closes the connection and fails ("Connection
+ * terminated"): the client's own bound, for a read a pooler holds in its queue, where no server-side
+ * timeout runs.
+ *
  * @throws the pool's error when no connection can be had (e.g. `timeout exceeded when trying to connect`).
  */
 export async function openPgCursor<R>(
   pool: pg.Pool,
   query: CompiledQuery<R>,
   batchSize: number,
-  timeoutMs?: number,
+  timeoutMs: number | undefined,
+  readBoundMs: number,
 ): Promise<RowCursor<R>> {
   const client = await pool.connect();
   if (timeoutMs !== undefined) {
@@ -72,7 +113,18 @@ export async function openPgCursor<R>(
   const cursor = client.query(new Cursor<R>(query.sql, [...query.parameters]));
   let closing: Promise<void> | undefined;
   return {
-    read: () => cursor.read(batchSize),
+    async read() {
+      const timer = setTimeout(() => client.connection.stream.destroy(), readBoundMs);
+      let rows: R[];
+      try {
+        rows = await cursor.read(batchSize);
+      } finally {
+        clearTimeout(timer);
+      }
+      // pg parsed the rows as they arrived; what the caller does with them comes out of a slice.
+      await nextSlice();
+      return rows;
+    },
     close(error?: unknown) {
       closing ??= (async () => {
         if (error !== undefined) {
@@ -142,7 +194,6 @@ export class SqliteReaders {
     const inMemory = this.#filename === ':memory:';
     const connection = inMemory ? this.#main : (this.#idle.pop() ?? this.#open(this.#filename));
     let rows: Iterator<R> | undefined;
-    let reads = 0;
     let closed = false;
     const finish = (error?: unknown) => {
       if (closed) return;
@@ -152,21 +203,27 @@ export class SqliteReaders {
       if (error !== undefined || this.#closed || this.#idle.length >= IDLE_READERS) connection.close();
       else this.#idle.push(connection);
     };
+    let exhausted = false;
     return {
       read: async () => {
-        if (reads++ > 0) await new Promise((resolve) => setImmediate(resolve));
-        if (closed) return [];
-        if (!rows) {
-          const statement = connection.prepare<unknown[], R>(query.sql).safeIntegers(true);
-          rows = inMemory
-            ? statement.all(query.parameters as unknown[])[Symbol.iterator]()
-            : statement.iterate(query.parameters as unknown[]);
-        }
         const batch: R[] = [];
-        while (batch.length < batchSize) {
-          const next = rows.next();
-          if (next.done) break;
-          batch.push(exactRow(next.value) as R);
+        while (batch.length < batchSize && !exhausted) {
+          await nextSlice();
+          if (closed) return [];
+          if (!rows) {
+            const statement = connection.prepare<unknown[], R>(query.sql).safeIntegers(true);
+            rows = inMemory
+              ? statement.all(query.parameters as unknown[])[Symbol.iterator]()
+              : statement.iterate(query.parameters as unknown[]);
+          }
+          do {
+            const next = rows.next();
+            if (next.done) {
+              exhausted = true;
+              break;
+            }
+            batch.push(exactRow(next.value) as R);
+          } while (batch.length < batchSize && (batch.length % ROWS_PER_CLOCK_CHECK !== 0 || !sliceUsed()));
         }
         return batch;
       },

@@ -76,6 +76,14 @@ export interface Db {
    * @throws the pool's error when no connection can be had.
    */
   openCursor<R>(query: CompiledQuery<R>, batchSize: number, timeoutMs?: number): Promise<RowCursor<R>>;
+  /**
+   * Runs `select 1` on a connection of its own, never one of the pool's, so a readiness check does
+   * not queue behind requests: on PostgreSQL one extra connection per process, opened at the first
+   * call and again after a failure. Answers or fails within `timeoutMs` (connection included).
+   *
+   * @throws the driver's error, or an `Error` with code `ETIMEDOUT` after `timeoutMs`.
+   */
+  probe(timeoutMs: number): Promise<void>;
   /** Pool gauges for `/metrics`; zeros on SQLite (one connection, always open). */
   poolStats(): { total: number; idle: number; waiting: number };
   /** Closes the pool or file. Safe to call twice. */
@@ -103,8 +111,182 @@ export function driverHandleOf(kysely: Kysely<Database>): DriverHandle {
   return handle;
 }
 
+/** Pools found to sit behind a pooler that does not carry named statements. */
+const withoutNamedStatements = new WeakSet<pg.Pool>();
+
+/**
+ * SQLSTATEs of a named statement that the server connection lacks (26000 invalid_sql_statement_name)
+ * or already has (42P05 duplicate_prepared_statement): a transaction pooler (PgBouncer before 1.21)
+ * handed pg's connection another server connection than the one it prepared on. Both fail at
+ * Parse/Bind, before anything ran.
+ */
+const NAMED_STATEMENT_LOST = new Set(['26000', '42P05']);
+
+/**
+ * Runs `statement` as a named (server-side prepared) statement, parsed and planned once per
+ * connection. When a transaction pooler in between shows it cannot carry named statements, runs it
+ * again unnamed, and every later call on `pool` unnamed.
+ *
+ * @throws the driver's error.
+ */
+export async function queryNamed<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  statement: { name: string; text: string },
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  if (!withoutNamedStatements.has(pool)) {
+    try {
+      return await pool.query<R>({ ...statement, values });
+    } catch (error) {
+      if (!NAMED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+      withoutNamedStatements.add(pool);
+    }
+  }
+  return pool.query<R>({ text: statement.text, values });
+}
+
 /** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */
 const INT8_OID = 20;
+
+/** How much longer than `statement_timeout` the client waits for a query's answer before it gives up. */
+const QUERY_TIMEOUT_MARGIN_MS = 1000;
+
+/** Type parsers of every PostgreSQL connection: `bigint` read exactly ({@link exactInteger}). */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? exactInteger : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Rejects with an `ETIMEDOUT` error after `ms`, unless `work` settles first. */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(message), { code: 'ETIMEDOUT' })), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What {@link PoolClient} reads from the pool's options beside pg's own. */
+interface PoolClientConfig extends pg.ClientConfig {
+  /** Longest wait (ms) for a query's answer before the connection is closed; 0 for none. */
+  queryBoundMs?: number;
+}
+
+/**
+ * A pg client that notes when it was made (the pool makes one when a checkout finds no idle client),
+ * and gives up on a query with no answer after `queryBoundMs`: it closes the connection, so the
+ * query fails ("Connection terminated", a 503) and pg-pool drops the client rather than reuse a
+ * connection whose server may still be running the query. Cursors (submittables) are left alone:
+ * their reads are bounded by `LIST_STREAM_TIMEOUT_MS` (db/cursor.ts). pg's own `query_timeout` is not
+ * used because it also arms on cursors and is never disarmed there (pg-cursor has no callback).
+ */
+class PoolClient extends pg.Client {
+  readonly createdAt = performance.now();
+  readonly #boundMs: number;
+
+  constructor(config: PoolClientConfig = {}) {
+    super(config);
+    this.#boundMs = config.queryBoundMs ?? 0;
+  }
+
+  // pg's overloads (promise, callback, submittable) are passed through, with a timer around the first two.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const run = (...a: any[]) => (super.query as (...b: any[]) => any)(...a);
+    if (this.#boundMs === 0 || typeof args[0]?.submit === 'function') return run(...args);
+    const timer = setTimeout(() => this.connection.stream.destroy(), this.#boundMs);
+    const callbackAt = args.findIndex((arg) => typeof arg === 'function');
+    if (callbackAt >= 0) {
+      const callback = args[callbackAt] as (...r: unknown[]) => void;
+      args[callbackAt] = (...results: unknown[]) => {
+        clearTimeout(timer);
+        callback(...results);
+      };
+      return run(...args);
+    }
+    const result = run(...args) as Promise<unknown>;
+    result.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+    return result;
+  }
+}
+
+/**
+ * The pool's `onConnect` hook: a new connection counts as had only once it answered a query, within
+ * `DB_CONNECTION_TIMEOUT_MS` of the checkout that made it. Behind PgBouncer in session mode (or
+ * RDS Proxy) the login to the pooler succeeds at once while the session waits in the pooler's queue
+ * for a server connection, so the TCP connect and login alone do not bound the wait.
+ *
+ * @throws an error whose message says `no first answer within …` (classified as unavailable).
+ */
+function firstAnswerWithin(timeoutMs: number) {
+  return async (client: pg.ClientBase): Promise<void> => {
+    const left = timeoutMs - (performance.now() - (client as PoolClient).createdAt);
+    try {
+      await within(client.query('select 1'), Math.max(1, left), `no first answer within ${timeoutMs} ms`);
+    } catch (error) {
+      (client as PoolClient).connection.stream.destroy();
+      throw error;
+    }
+  };
+}
+
+/**
+ * `select 1` on one long-lived client of its own (see {@link Db.probe}); a failed or late probe
+ * closes it, and the next probe connects afresh.
+ */
+function pgProbe(connectionString: string, queryTimeoutMs: number) {
+  let client: pg.Client | undefined;
+  let connected: Promise<void> | undefined;
+  const drop = () => {
+    const stale = client;
+    client = undefined;
+    connected = undefined;
+    void stale?.end().catch(() => {});
+  };
+  return {
+    async probe(timeoutMs: number): Promise<void> {
+      if (!client) {
+        client = new pg.Client({
+          connectionString,
+          connectionTimeoutMillis: timeoutMs,
+          query_timeout: queryTimeoutMs,
+          application_name: 'itemstore readiness',
+          types: TYPES,
+        });
+        client.on('error', drop);
+        connected = client.connect().then(() => undefined);
+      }
+      const current = client;
+      try {
+        await within(
+          connected!.then(() => current.query('select 1')),
+          timeoutMs,
+          `database did not answer within ${timeoutMs} ms`,
+        );
+      } catch (error) {
+        if (client === current) drop();
+        throw error;
+      }
+    },
+    /** Ends the connection; one that does not end within a second has its socket closed. */
+    close: async () => {
+      const last = client;
+      client = undefined;
+      if (!last) return;
+      await within(last.end(), 1000, 'probe connection did not end').catch(() => last.connection.stream.destroy());
+    },
+  };
+}
 
 function openSqlite(filename: string): SQLite.Database {
   if (filename !== ':memory:') fs.mkdirSync(path.dirname(filename), { recursive: true });
@@ -182,6 +364,9 @@ export function createDb(config: DatabaseConfig): Db {
       kysely,
       client: 'sqlite',
       openCursor: async (query, batchSize) => readers.openCursor(query, batchSize),
+      probe: async () => {
+        database.prepare('select 1').get();
+      },
       poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
       async destroy() {
         if (destroyed) return;
@@ -191,20 +376,23 @@ export function createDb(config: DatabaseConfig): Db {
       },
     };
   }
-  const pool = new pg.Pool({
+  // No `statement_timeout` here: pg would send it as a startup parameter, which PgBouncer refuses
+  // ("unsupported startup parameter") and RDS Proxy pins the session for. The server applies the
+  // role's default instead (db/migrate.ts); `queryBoundMs` is the client's own bound on top.
+  const queryTimeoutMs = config.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
+  const poolConfig: pg.PoolConfig & PoolClientConfig = {
+    Client: PoolClient,
     connectionString: config.connectionString,
     max: config.poolMax,
     connectionTimeoutMillis: config.connectionTimeoutMs,
-    statement_timeout: config.statementTimeoutMs,
+    queryBoundMs: queryTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'itemstore',
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID
-          ? exactInteger
-          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-    },
-  });
+    types: TYPES,
+    onConnect: firstAnswerWithin(config.connectionTimeoutMs),
+  };
+  const pool = new pg.Pool(poolConfig);
+  const prober = pgProbe(config.connectionString, queryTimeoutMs);
   // An idle client losing its server (restart, failover) emits 'error' on the pool; without a
   // listener that would crash the process. The next query opens a fresh connection.
   pool.on('error', () => {});
@@ -219,11 +407,20 @@ export function createDb(config: DatabaseConfig): Db {
   return {
     kysely,
     client: 'postgres',
-    openCursor: (query, batchSize, timeoutMs) => openPgCursor(pool, query, batchSize, timeoutMs),
+    openCursor: (query, batchSize, timeoutMs) =>
+      openPgCursor(
+        pool,
+        query,
+        batchSize,
+        timeoutMs,
+        (timeoutMs ?? config.statementTimeoutMs) + QUERY_TIMEOUT_MARGIN_MS,
+      ),
+    probe: (timeoutMs) => prober.probe(timeoutMs),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async destroy() {
       if (destroyed) return;
       destroyed = true;
+      await prober.close();
       await kysely.destroy();
     },
   };

@@ -18,18 +18,32 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
- * PostgreSQL SQLSTATEs (Appendix A, "PostgreSQL Error Codes") that are transient:
- * class 08 connection exceptions, 53300 too_many_connections, 57014 query_canceled (statement
- * timeout), 57P01–57P03 admin/crash shutdown and cannot_connect_now.
+ * PostgreSQL SQLSTATEs (Appendix A, "PostgreSQL Error Codes") meaning "the database cannot serve
+ * this now; the same request may succeed later", by class where the whole class means that:
+ *
+ * - `08` connection exception, `53` insufficient resources (too many connections, out of memory or
+ *   disk), `57` operator intervention (`57014` query_canceled, which a statement timeout raises;
+ *   `57P01`–`57P05` admin/crash shutdown, cannot connect now, database dropped, idle session
+ *   timeout), `58` system error;
+ * - `28` invalid authorization (a password rotated under the running service), `3D` invalid
+ *   catalog name (the database is gone or renamed);
+ * - `55000` object_not_in_prerequisite_state (a database with `ALLOW_CONNECTIONS false`),
+ *   `55P03` lock_not_available (`lock_timeout`), `25006` read_only_sql_transaction (a write that
+ *   reached a standby during a failover), `40001` serialization_failure and `40P01`
+ *   deadlock_detected (the transaction may simply be run again).
  */
-const TRANSIENT_SQLSTATE = /^(08...|53300|57014|57P0[123])$/;
+const UNAVAILABLE_SQLSTATE = /^(08|53|57|58|28|3D)...$|^(55000|55P03|25006|40001|40P01)$/;
 
 /** SQLite result codes for a lock held too long by another connection. */
 const SQLITE_LOCKED = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 
-/** pg's own messages for a pool timeout or a dropped connection (they carry no code). */
+/**
+ * pg's own messages (they carry no code) for a pool timeout, a dropped connection (also what a
+ * query the client gave up on ends with), the readiness probe's `query_timeout`, and
+ * db/database.ts's bound on a new connection's first answer.
+ */
 const PG_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
+  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Query read timeout|no first answer within/;
 
 /**
  * Whether `error` means the database is unavailable (down, unreachable, overloaded, timed out),
@@ -40,7 +54,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
   if (
     typeof code === 'string' &&
-    (NETWORK_CODES.has(code) || TRANSIENT_SQLSTATE.test(code) || SQLITE_LOCKED.has(code))
+    (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code) || SQLITE_LOCKED.has(code))
   ) {
     return true;
   }

@@ -82,15 +82,36 @@ export function isNotModified(request: FastifyRequest, etag: string): boolean {
 }
 
 /**
- * Answers 304 with no body, keeping the `ETag` (RFC 9110 §15.4.5: a 304 carries the fields a 200
- * would have had among `ETag`, `Vary`, `Cache-Control`…).
+ * Evaluates `If-Match` then `If-None-Match` (RFC 9110 §13.2.2 steps 1 and 3) for a target that always
+ * has a current representation but no entity tag, such as a collection: `If-Match: *` holds (§13.1.1:
+ * the target has a current representation) and a list of tags never does, as there is no tag to
+ * match (a malformed field neither); `If-None-Match: *` fails (§13.1.2), and a list of tags holds.
+ * Call it once the checks that would answer other than 2xx without the preconditions have passed
+ * (§13.2.1), and before the request's content is read.
+ *
+ * @returns `true` when the answer is 304 Not Modified: a GET or HEAD with `If-None-Match: *`.
+ * @throws {ApiError} 412 `{"detail"}` when `If-Match` fails, or `If-None-Match: *` on another method.
  */
-export function sendNotModified(reply: FastifyReply, etag: string): FastifyReply {
-  return reply.code(304).header('etag', etag).send();
+export function untaggedPreconditionsFail(request: FastifyRequest): boolean {
+  const match = ifMatch(request);
+  if (match && !match.any) {
+    throw preconditionFailed('Precondition failed: this resource has no ETag, so If-Match lists none of it.');
+  }
+  if (!parseEntityTagCondition(request.headers['if-none-match'])?.any) return false;
+  if (request.method === 'GET' || request.method === 'HEAD') return true;
+  throw preconditionFailed('Precondition failed: If-None-Match is "*" and this resource exists.');
 }
 
-/** 412 Precondition Failed (RFC 9110 §15.5.13) in DRF's `{"detail"}` shape. */
-export const preconditionFailed = () =>
-  new ApiError(412, {
-    detail: 'Precondition failed: If-Match does not match the current ETag (changed since it was read).',
-  });
+/**
+ * Answers 304 with no body, keeping the `ETag` when the resource has one (RFC 9110 §15.4.5: a 304
+ * carries the fields a 200 would have had among `ETag`, `Vary`, `Cache-Control`…).
+ */
+export function sendNotModified(reply: FastifyReply, etag?: string): FastifyReply {
+  if (etag !== undefined) reply.header('etag', etag);
+  return reply.code(304).send();
+}
+
+/** 412 Precondition Failed (RFC 9110 §15.5.13) in DRF's `{"detail"}` shape, by default for a stale `If-Match`. */
+export const preconditionFailed = (
+  detail = 'Precondition failed: If-Match does not match the current ETag (changed since it was read).',
+) => new ApiError(412, { detail });

@@ -20,7 +20,7 @@ const STATUS_DESCRIPTIONS: Readonly<Record<string, string>> = {
   406: '`{"detail"}`: the `Accept` header allows neither `application/json` nor `text/html`.',
   413: '`{"detail"}`: the body is larger than the configured limit (`BODY_LIMIT`).',
   409: '`{"detail"}`: a request with this `Idempotency-Key` is still being processed; retry after `Retry-After` seconds.',
-  412: '`{"detail"}`: `If-Match` does not list the item\'s current ETag (someone changed it since it was read). Nothing was changed.',
+  412: '`{"detail"}`: `If-Match` does not list the item\'s current ETag (someone changed it since it was read), or on the list URL (which has no ETag) `If-Match` lists ETags or a create sends `If-None-Match: *`. Nothing was changed.',
   415: '`{"detail"}`: the `Content-Type` is not JSON, form-urlencoded or multipart.',
   422: '`{"detail"}`: this `Idempotency-Key` was already used with a different request body. Nothing was created.',
   503: '`{"detail": "Database unavailable."}`: retry after `Retry-After` seconds. Nothing was changed.',

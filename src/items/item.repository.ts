@@ -6,7 +6,8 @@
  */
 import type SQLite from 'better-sqlite3';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import { driverHandleOf, type Database } from '../db/database.js';
+import { driverHandleOf, queryNamed, type Database } from '../db/database.js';
+import { exactRow } from '../db/integers.js';
 import {
   PURGE_BATCH,
   PurgeSchedule,
@@ -87,16 +88,57 @@ export function listItemsQuery(
   return q;
 }
 
-/** Finds one item by id, also requiring it to match `filter`; `undefined` when none does. */
+/** The unfiltered read by id, the retrieve's statement; `$1` / `?` is the id. */
+const FIND_BY_ID = {
+  postgres: { name: 'find_item_by_id', text: 'select id, product, price, version from myapi_item where id = $1' },
+  sqlite: 'select id, product, price, version from myapi_item where id = ?',
+};
+
+const sqliteFindById = new WeakMap<SQLite.Database, SQLite.Statement<[id: number | bigint], VersionedItem>>();
+
+/**
+ * {@link FIND_BY_ID} run by the driver itself, prepared once: a named statement on PostgreSQL (each
+ * pooled connection parses and plans it once), a better-sqlite3 statement on SQLite, so the
+ * hottest read skips building and compiling a Kysely query (BENCHMARKS.md). On SQLite it runs
+ * outside Kysely's connection lock, which is safe because it is one synchronous read and the only
+ * multi-statement transaction on that connection (the keyed create) is synchronous as well.
+ */
+async function findItemById(db: Kysely<Database>, id: Item['id']): Promise<VersionedItem | undefined> {
+  const handle = driverHandleOf(db);
+  if (handle.client === 'postgres') {
+    const { rows } = await queryNamed<VersionedItem>(handle.pool, FIND_BY_ID.postgres, [id]);
+    return rows[0];
+  }
+  let statement = sqliteFindById.get(handle.database);
+  if (!statement) {
+    statement = handle.database.prepare<[id: number | bigint], VersionedItem>(FIND_BY_ID.sqlite).safeIntegers(true);
+    sqliteFindById.set(handle.database, statement);
+  }
+  const row = statement.get(id);
+  return row && (exactRow(row) as VersionedItem);
+}
+
+/**
+ * Finds one item by id, also requiring it to match `filter`; `undefined` when none does.
+ *
+ * @param db a handle made by `createDb` (not a transaction's).
+ */
 export async function findItem(
   db: Kysely<Database>,
   id: Item['id'],
   filter: ItemFilter = {},
 ): Promise<VersionedItem | undefined> {
+  if (filter.product === undefined && filter.search === undefined) return findItemById(db, id);
   return applyFilter(selectVersionedItems(db), filter).where('id', '=', id).executeTakeFirst();
 }
 
-/** Inserts an item and returns it with its new id and version 1. */
+/**
+ * The version of every item an insert creates: the column's default (migration 0004), which no insert
+ * sets. The `ETag` of a created item's stored answer is made from it (see `createItemOnce`).
+ */
+export const CREATED_VERSION = 1;
+
+/** Inserts an item and returns it with its new id and version {@link CREATED_VERSION}. */
 export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise<VersionedItem> {
   return db
     .insertInto('myapi_item')
@@ -237,7 +279,8 @@ function purgeDue(handle: object, claim: KeyClaim): boolean {
  *
  * @param db a handle made by `createDb` (not a transaction's).
  * @returns `done` with the new item; `stored` with the answer of an earlier request with this key
- *   (whatever its fingerprint: the caller compares); `in-progress` while another holds the key.
+ *   (whatever its fingerprint: the caller compares), the item as it was created, so at version
+ *   {@link CREATED_VERSION} whatever happened to it since; `in-progress` while another holds the key.
  */
 export async function createItemOnce(
   db: Kysely<Database>,
@@ -250,10 +293,14 @@ export async function createItemOnce(
     // Decided once: a retry repeats the purge that the failed attempt's rollback undid.
     const statement = purgeDue(handle.pool, claim) ? PG_CREATE_ONCE.purge : PG_CREATE_ONCE.plain;
     return withKeyRetry(db, claim, async (): Promise<KeyedOutcome<VersionedItem>> => {
-      const { rows } = await handle.pool.query<PgCreateOnceRow>({
-        ...statement,
-        values: [claim.key, claim.fingerprint, cutoff, claim.now, item.product, item.price],
-      });
+      const { rows } = await queryNamed<PgCreateOnceRow>(handle.pool, statement, [
+        claim.key,
+        claim.fingerprint,
+        cutoff,
+        claim.now,
+        item.product,
+        item.price,
+      ]);
       const row = rows[0]!;
       if (row.fingerprint !== null && row.status !== null && row.body !== null) {
         return { kind: 'stored', answer: { fingerprint: row.fingerprint, status: row.status, body: row.body } };

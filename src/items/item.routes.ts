@@ -19,7 +19,7 @@ import { sendArrayStream } from '../drf/array-stream.js';
 import { readBody } from '../drf/body-parsers.js';
 import { lastQueryValue, methodNotAllowedRoute, type DrfViewConfig } from '../drf/view.js';
 import { ApiError, notFound } from '../drf/errors.js';
-import { isNotModified, preconditionFailed, sendNotModified } from '../drf/conditional.js';
+import { isNotModified, preconditionFailed, sendNotModified, untaggedPreconditionsFail } from '../drf/conditional.js';
 import { readIdempotencyKey, replayKeyedOutcome, requestFingerprint } from '../drf/idempotency-key.js';
 import { parsePythonInt, pythonStrip } from '../drf/python.js';
 import { viewMetadata } from '../drf/metadata.js';
@@ -29,7 +29,7 @@ import { itemETag, versionCondition } from './item.etag.js';
 import { ITEM_FIELDS } from './item.metadata.js';
 import * as repository from './item.repository.js';
 import {
-  IdempotencyKeyHeader,
+  CreateHeaders,
   IfMatchHeader,
   IfNoneMatchHeader,
   Item,
@@ -39,6 +39,8 @@ import {
   ItemPatch,
   ItemQuery,
   ItemWrite,
+  ListConditionHeaders,
+  ListNotModified,
   NotModified,
   ORDERING_FIELDS,
 } from './item.schema.js';
@@ -190,7 +192,8 @@ export async function itemRoutes(
       summary: 'List items',
       tags: ['items'],
       querystring: ItemQuery,
-      response: { 200: ItemList, 400: BadRequest, 404: Detail, 503: Detail },
+      headers: ListConditionHeaders,
+      response: { 200: ItemList, 304: ListNotModified, 400: BadRequest, 404: Detail, 412: Detail, 503: Detail },
     },
     handler: async (request, reply) => list(request, reply),
   });
@@ -213,6 +216,7 @@ export async function itemRoutes(
    */
   async function list(request: FastifyRequest, reply: FastifyReply) {
     const query = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request)).compile();
+    if (untaggedPreconditionsFail(request)) return sendNotModified(reply);
     let { cursor, first } = await openList(query);
     if (first.length < LIST_BATCH_ROWS) {
       await cursor.close();
@@ -246,12 +250,23 @@ export async function itemRoutes(
       operationId: 'create',
       summary: 'Create an item',
       tags: ['items'],
-      headers: IdempotencyKeyHeader,
+      headers: CreateHeaders,
       body: ItemWrite,
-      response: { 201: Item, 400: BadRequest, 409: Detail, 413: Detail, 415: Detail, 422: Detail, 503: Detail },
+      response: {
+        201: Item,
+        400: BadRequest,
+        409: Detail,
+        412: Detail,
+        413: Detail,
+        415: Detail,
+        422: Detail,
+        503: Detail,
+      },
     },
     handler: async (request, reply: FastifyReply) => {
       const key = readIdempotencyKey(request);
+      // The list always exists and has no ETag: `If-Match: *` passes, a tag or `If-None-Match: *` is 412.
+      untaggedPreconditionsFail(request);
       const result = validateItem(readBody(request), { partial: false });
       if (!result.ok) throw new ApiError(400, result.errors);
       if (key === undefined) {
@@ -265,7 +280,11 @@ export async function itemRoutes(
         now: Date.now(),
         ttlMs: idempotencyKeyTtlMs,
       });
-      if (outcome.kind !== 'done') return replayKeyedOutcome(reply, outcome, fingerprint);
+      // The stored answer is the item as created: its ETag is the created version's, as the first
+      // answer's was, even if the item changed since (the draft replays the first answer).
+      if (outcome.kind !== 'done') {
+        return replayKeyedOutcome(reply, outcome, fingerprint, { etag: itemETag(repository.CREATED_VERSION) });
+      }
       return reply.code(201).header('etag', itemETag(outcome.value.version)).send(outcome.value);
     },
   });

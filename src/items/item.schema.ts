@@ -121,7 +121,7 @@ export const ItemQuery = Type.Object({
 export const ItemParams = Type.Object({ id: Type.String({ description: 'Item id (an integer).', examples: ['1'] }) });
 
 /** `Idempotency-Key` on create (draft-ietf-httpapi-idempotency-key-header-09). */
-export const IdempotencyKeyHeader = Type.Object({
+const IdempotencyKeyHeader = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({
       minLength: 1,
@@ -130,11 +130,42 @@ export const IdempotencyKeyHeader = Type.Object({
       description:
         'Makes a retried create safe: the first answer is stored with the key, and a retry with the same key and ' +
         'body gets it again (same id, no new item) from any instance. Printable ASCII, at most 255 characters; ' +
-        'the draft\'s quoted form (`"key"`) or bare. Kept for `IDEMPOTENCY_KEY_TTL_MS` (24 h by default).',
+        'one key: the draft\'s quoted form (`"key"`) or bare, without `"` or `,`. Kept for `IDEMPOTENCY_KEY_TTL_MS` (24 h by default).',
       examples: ['"8e03978e-40d5-43e8-bc93-6894a57f9324"'],
     }),
   ),
 });
+
+/**
+ * `If-Match` and `If-None-Match` on the list URL (RFC 9110 §13.1.1, §13.1.2): the list always exists
+ * and has no ETag.
+ */
+const LIST_CONDITIONS = {
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        'The list has no ETag: `*` holds (the list always exists); any list of ETags does not, and the answer is 412.',
+      examples: ['*'],
+    }),
+  ),
+  'if-none-match': Type.Optional(
+    Type.String({
+      description:
+        'The list always exists: `*` gives 304 with no body on a GET and 412 on a create (nothing is created); ' +
+        'ETags never match, as the list has none.',
+      examples: ['*'],
+    }),
+  ),
+};
+
+/** Conditional headers of the list (GET). */
+export const ListConditionHeaders = Type.Object(LIST_CONDITIONS);
+
+/** Headers of create: `Idempotency-Key` and the list's conditional headers. */
+export const CreateHeaders = Type.Object({ ...IdempotencyKeyHeader.properties, ...LIST_CONDITIONS });
+
+/** The 304 answer to a list whose `If-None-Match` is `*`: no body. */
+export const ListNotModified = Type.Null({ description: 'Not modified: `If-None-Match: *` and the list exists.' });
 
 /** `If-None-Match` on retrieve (RFC 9110 §13.1.2). */
 export const IfNoneMatchHeader = Type.Object({

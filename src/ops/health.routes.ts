@@ -8,7 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
-import { methodNotAllowedRoute } from '../drf/view.js';
+import { opsMethodRoutes } from './methods.js';
 
 /** Registers `/healthz`. */
 export const healthRoutes = fp(
@@ -23,8 +23,7 @@ export const healthRoutes = fp(
       },
       handler: ok,
     });
-    app.options('/healthz', { schema: { hide: true } }, ok);
-    methodNotAllowedRoute(app, '/healthz', { allow: 'GET, HEAD, OPTIONS', viewName: 'Health' });
+    opsMethodRoutes(app, '/healthz', 'Health', (reply) => ok(undefined, reply));
   },
   { name: 'health-routes', dependencies: ['drf-errors', 'openapi'] },
 );

@@ -1,10 +1,11 @@
 /**
  * Operations endpoints beside `/healthz`:
  *
- * - `GET /readyz`: readiness for the load balancer. 200 `{"status":"ready"}` when a `select 1`
- *   answers within {@link READY_CHECK_TIMEOUT_MS}; 503 `{"detail":"Database unavailable."}` when it
- *   does not, and 503 `{"detail":"Shutting down."}` once shutdown has begun, so
- *   the load balancer stops routing here before the listener closes.
+ * - `GET /readyz`: readiness. 200 `{"status":"ready"}` while the background probe
+ *   ({@link DatabaseProbe}, its own connection, every second) last found the database answering,
+ *   no more than 2.5 s ago; 503 `{"detail":"Database unavailable."}` otherwise, and 503
+ *   `{"detail":"Shutting down."}` once shutdown has begun, so a balancer checking it stops routing
+ *   here before the listener closes. It never runs a query itself, so it answers at once under any load.
  * - `GET /metrics`: Prometheus text exposition format 0.0.4 (see `metrics.ts`).
  *
  * Both answer GET and HEAD; any other method gets 405 `{"detail"}` with `Allow`, as every URL does.
@@ -12,39 +13,16 @@
  * @module
  */
 import fp from 'fastify-plugin';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Db } from '../db/database.js';
 import { Detail } from '../drf/schemas.js';
-import { methodNotAllowedRoute } from '../drf/view.js';
-
-/** Longest wait for the readiness query, in ms: well under the ALB health check timeout (5 s default). */
-const READY_CHECK_TIMEOUT_MS = 2000;
+import { opsMethodRoutes } from './methods.js';
+import { DatabaseProbe } from './readiness.js';
 
 export interface OpsRoutesOptions {
   db: Db;
   /** Renders the metrics text; by default this process's registry. A cluster worker passes every worker's aggregate. */
   renderMetrics?: () => Promise<string>;
-}
-
-/**
- * Runs `select 1`, failing after `timeoutMs`.
- *
- * @throws the driver's error, or an `Error` with code `ETIMEDOUT` when the database does not answer in time.
- */
-async function pingDatabase(db: Db, timeoutMs = READY_CHECK_TIMEOUT_MS): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`database did not answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-      timeoutMs,
-    );
-  });
-  try {
-    await Promise.race([sql`select 1`.execute(db.kysely), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Registers `GET /readyz` and `GET /metrics`, reading `app.readiness` and `app.metrics`. */
@@ -53,22 +31,28 @@ export const opsRoutes = fp<OpsRoutesOptions>(
     const { db } = options;
     const { readiness, metrics } = app;
     const renderMetrics = options.renderMetrics ?? (() => metrics.registry.metrics());
+    const probe = new DatabaseProbe((timeoutMs) => db.probe(timeoutMs), app.log);
+    app.addHook('onReady', (done) => {
+      probe.start();
+      done();
+    });
+    app.addHook('onClose', (_app, done) => {
+      probe.stop().then(() => done(), done);
+    });
 
     app.get('/readyz', {
       schema: {
         operationId: 'readyz',
-        summary: 'Readiness: 200 while the database answers and the process is not shutting down',
+        summary:
+          'Readiness: 200 while the database answered the background probe (at most 2.5 s ago) and the process is not shutting down',
         tags: ['operations'],
         response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Detail },
       },
-      handler: async (request, reply) => {
+      handler: async (_request, reply) => {
         reply.header('cache-control', 'no-store');
         if (readiness.shuttingDown) return reply.code(503).send({ detail: 'Shutting down.' });
-        try {
-          await pingDatabase(db);
-        } catch (error) {
-          request.log.warn({ err: error, code: (error as { code?: unknown }).code }, 'readiness check failed');
-          return reply.code(503).send({ detail: 'Database unavailable.' });
+        if (!(await probe.ready())) {
+          return reply.code(503).header('retry-after', '1').send({ detail: 'Database unavailable.' });
         }
         return { status: 'ready' as const };
       },
@@ -86,8 +70,8 @@ export const opsRoutes = fp<OpsRoutesOptions>(
         return renderMetrics();
       },
     });
-    methodNotAllowedRoute(app, '/readyz', { allow: 'GET, HEAD', viewName: 'Readiness' });
-    methodNotAllowedRoute(app, '/metrics', { allow: 'GET, HEAD', viewName: 'Metrics' });
+    opsMethodRoutes(app, '/readyz', 'Readiness');
+    opsMethodRoutes(app, '/metrics', 'Metrics');
   },
   { name: 'ops-routes', dependencies: ['metrics', 'readiness', 'drf-errors', 'openapi'] },
 );

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../drf/errors.js';
 
@@ -72,3 +73,83 @@ export const readinessPlugin = fp<{ readiness: Readiness }>(
   },
   { name: 'readiness', dependencies: ['drf-errors'] },
 );
+
+/** How often the database is probed, in ms. */
+const PROBE_INTERVAL_MS = 1000;
+/** Longest a probe may take (connecting included), in ms; a later answer counts as a failure. */
+const PROBE_TIMEOUT_MS = 1000;
+/**
+ * Oldest probe result `/readyz` trusts, in ms: two intervals and a half, so one late tick does not
+ * flip it, while a stalled probe loop (an event loop blocked for seconds) reads as not ready.
+ */
+const PROBE_MAX_AGE_MS = 2500;
+
+/** What the latest probe found. */
+interface ProbeResult {
+  ok: boolean;
+  /** `performance.now()` when it finished. */
+  at: number;
+}
+
+/**
+ * Whether the database answers, from a background probe rather than from the request that asks:
+ * `select 1` every {@link PROBE_INTERVAL_MS} on a connection of its own (`Db.probe`, never one of
+ * the request pool's), so `/readyz` answers at once from the latest result, however busy the pool
+ * is. Under load a readiness query that waits in the request pool makes a load balancer with a short
+ * check timeout mark every task down at once; this cannot queue there. A failure and the recovery
+ * are logged once each, at `warn` and `info`.
+ */
+export class DatabaseProbe {
+  readonly #probe: (timeoutMs: number) => Promise<void>;
+  readonly #log: FastifyBaseLogger;
+  #last: ProbeResult | undefined;
+  #inFlight: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** @param probe runs one check within the given ms, rejecting when the database does not answer. */
+  constructor(probe: (timeoutMs: number) => Promise<void>, log: FastifyBaseLogger) {
+    this.#probe = probe;
+    this.#log = log;
+  }
+
+  /** Probes now and then every {@link PROBE_INTERVAL_MS}; the timer does not keep the process alive. */
+  start(): void {
+    if (this.#timer) return;
+    void this.#run();
+    this.#timer = setInterval(() => void this.#run(), PROBE_INTERVAL_MS).unref();
+  }
+
+  /** Stops probing and waits for a probe in flight. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#inFlight;
+  }
+
+  /**
+   * Whether the latest result says ready: a success no older than {@link PROBE_MAX_AGE_MS}. Before
+   * the first result it waits for the first probe (at most {@link PROBE_TIMEOUT_MS}).
+   */
+  async ready(): Promise<boolean> {
+    if (!this.#last) await (this.#inFlight ?? this.#run());
+    const last = this.#last;
+    return last !== undefined && last.ok && performance.now() - last.at <= PROBE_MAX_AGE_MS;
+  }
+
+  #run(): Promise<void> {
+    this.#inFlight ??= (async () => {
+      let ok = true;
+      try {
+        await this.#probe(PROBE_TIMEOUT_MS);
+      } catch (error) {
+        ok = false;
+        if (this.#last?.ok !== false) {
+          this.#log.warn({ err: error, code: (error as { code?: unknown }).code }, 'readiness probe failed');
+        }
+      }
+      if (ok && this.#last?.ok === false) this.#log.info('readiness probe answers again');
+      this.#last = { ok, at: performance.now() };
+    })().finally(() => (this.#inFlight = undefined));
+    return this.#inFlight;
+  }
+}

@@ -98,6 +98,47 @@ for (const backend of BACKENDS) {
       });
     }
 
+    it('the list URL has no ETag and always exists (RFC 9110 §13.1.1, §13.1.2)', async (t) => {
+      const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      const item = { product: 'Apple', price: 100 };
+      const count = async () => (JSON.parse((await send(api, 'GET', '/api/items/')).text) as unknown[]).length;
+      // GET and HEAD: If-None-Match: * → 304 with no body, also for an empty (filtered) list; a tag → 200.
+      for (const method of ['GET', 'HEAD']) {
+        for (const path of ['/api/items/', '/api/items/?product=none']) {
+          const star = await send(api, method, path, { 'if-none-match': '*' });
+          assert.deepEqual([star.status, star.text, star.etag], [304, '', null], `${method} ${path}`);
+        }
+        assert.equal((await send(api, method, '/api/items/', { 'if-none-match': '"1"' })).status, 200, method);
+        assert.equal((await send(api, method, '/api/items/', { 'if-match': '*' })).status, 200, method);
+        const tagged = await send(api, method, '/api/items/', { 'if-match': '"1"' });
+        assert.equal(tagged.status, 412, `${method} If-Match: "1"`);
+      }
+      // A 400 the list answers without the header comes first (RFC 9110 §13.2.1).
+      const tooMany = `/api/items/?search=${Array.from({ length: 33 }, (_, i) => `w${i}`).join('+')}`;
+      assert.equal((await send(api, 'GET', tooMany, { 'if-none-match': '*' })).status, 400);
+      // POST: If-None-Match: * and If-Match with tags → 412 {"detail"}, nothing created, before the body is read.
+      const refusing: Record<string, string>[] = [
+        { 'if-none-match': '*' },
+        { 'if-match': '"1"' },
+        { 'if-match': 'W/"1", "2"' },
+      ];
+      for (const headers of refusing) {
+        for (const json of [item, { price: -1 }]) {
+          const refused = await send(api, 'POST', '/api/items/', headers, json);
+          assert.equal(refused.status, 412, JSON.stringify([headers, json]));
+          assert.deepEqual(Object.keys(JSON.parse(refused.text) as object), ['detail']);
+        }
+      }
+      assert.equal(await count(), 0, 'nothing created');
+      // If-Match: * holds, and so does If-None-Match with tags: the create happens.
+      const holding: Record<string, string>[] = [{ 'if-match': '*' }, { 'if-none-match': '"1"' }];
+      for (const headers of holding) {
+        assert.equal((await send(api, 'POST', '/api/items/', headers, item)).status, 201, JSON.stringify(headers));
+      }
+      assert.equal((await send(api, 'POST', '/api/items/', { 'if-match': '*' }, { price: -1 })).status, 400);
+      assert.equal(await count(), 2);
+    });
+
     it('If-Match is checked before the body: a stale tag with an invalid body → 412, a current one → 400', async (t) => {
       const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
       const created = await send(api, 'POST', '/api/items/', {}, { product: 'Apple', price: 100 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
+import { connect, parseResponses } from '../helpers/raw-http.js';
 
 async function create(api: TestApp, key: string | undefined, json: unknown) {
   const response = await api.request('/api/items/', {
@@ -45,11 +46,15 @@ for (const backend of BACKENDS) {
     it('the stored answer is the first one, even after the item changed or went', async (t) => {
       const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
       const first = await create(api, 'k', { product: 'Apple', price: 100 });
+      assert.equal(first.etag, '"1"');
+      const unchanged = await create(api, 'k', { product: 'Apple', price: 100 });
+      assert.deepEqual([unchanged.body, unchanged.etag], [first.body, first.etag], 'the replay carries the ETag');
       await api.request(`/api/items/${first.body.id}/`, { method: 'PATCH', json: { price: 1 } });
-      assert.deepEqual((await create(api, 'k', { product: 'Apple', price: 100 })).body, first.body);
+      const changed = await create(api, 'k', { product: 'Apple', price: 100 });
+      assert.deepEqual([changed.body, changed.etag], [first.body, first.etag], 'the stored body keeps its ETag');
       await api.request(`/api/items/${first.body.id}/`, { method: 'DELETE' });
       const replay = await create(api, 'k', { product: 'Apple', price: 100 });
-      assert.deepEqual([replay.status, replay.body], [201, first.body]);
+      assert.deepEqual([replay.status, replay.body, replay.etag], [201, first.body, first.etag]);
       assert.equal(await rowCount(api, 'myapi_item'), 0);
     });
 
@@ -77,6 +82,50 @@ for (const backend of BACKENDS) {
         assert.deepEqual(Object.keys((await response.json()) as object), ['detail']);
       }
       assert.equal(await rowCount(api, 'myapi_item'), 2);
+    });
+
+    it('the header sent twice, or a list of keys → 400 {"detail"}; parameters after a quoted key are ignored', async (t) => {
+      const api = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      const port = new URL(api.baseUrl).port;
+      for (const lines of [
+        ['a', 'b'],
+        ['"a"', '"b"'],
+        ['"a"', '"a"'],
+        ['a', 'a'],
+      ]) {
+        const body = JSON.stringify({ product: 'A', price: 1 });
+        const connection = await connect(Number(port));
+        await connection.write(
+          'POST /api/items/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n' +
+            'Content-Type: application/json\r\n' +
+            lines.map((line) => `Idempotency-Key: ${line}\r\n`).join('') +
+            `Content-Length: ${body.length}\r\n\r\n${body}`,
+        );
+        const [response] = parseResponses(await connection.closed);
+        assert.equal(response?.status, 400, JSON.stringify(lines));
+        assert.match((JSON.parse(response.body) as { detail: string }).detail, /one key/, JSON.stringify(lines));
+      }
+      for (const key of ['a, b', '"a", "b"', '"a";x', '("a")', '"a" "b"']) {
+        const rejected = key === '"a";x' ? 201 : 400;
+        assert.equal((await create(api, key, { product: 'A', price: 1 })).status, rejected, key);
+      }
+      assert.equal(await rowCount(api, 'myapi_item'), 1);
+      const replay = await create(api, '"a";x=1;y', { product: 'A', price: 1 });
+      assert.equal(replay.status, 201, 'the same key "a", with other parameters');
+      assert.equal(await rowCount(api, 'myapi_item'), 1);
+      for (const [key, stored] of [
+        ['"with, comma"', 'with, comma'],
+        ['"esc\\"aped"', 'esc"aped'],
+        ['bare-token_1.2~x:y/z', 'bare-token_1.2~x:y/z'],
+      ]) {
+        assert.equal((await create(api, key!, { product: 'B', price: 2 })).status, 201, key);
+        const row = await api.db.kysely
+          .selectFrom('idempotency_key')
+          .select('key')
+          .where('key', '=', stored!)
+          .executeTakeFirst();
+        assert.equal(row?.key, stored, key);
+      }
     });
 
     it('an invalid body with a key → the usual 400, and nothing is stored for the key', async (t) => {

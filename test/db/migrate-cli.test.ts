@@ -11,7 +11,8 @@ import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { scratchDir } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-import { runBuilt } from '../helpers/process.js';
+import { runBuilt, waitUntilHealthy } from '../helpers/process.js';
+import { freePort } from '../helpers/process.js';
 import { migrations } from '../../src/db/migrate.js';
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -90,5 +91,27 @@ describe('npm run migrate (dist/migrate.js)', () => {
     const result = await migrate(t, { DATABASE_URL: 'postgres://root@127.0.0.1:1/x' });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /migration failed: .*ECONNREFUSED/);
+  });
+});
+
+describe('MIGRATE_ON_START', () => {
+  it('false: the server starts without migrating; npm run migrate then applies everything', async (t) => {
+    const dir = scratchDir(t);
+    const file = path.join(dir, 'db.sqlite3');
+    const port = await freePort();
+    const server = runBuilt(t, 'server.js', {
+      DATABASE_URL: `sqlite:///${file}`,
+      MIGRATE_ON_START: 'false',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_DIR: '',
+    });
+    await waitUntilHealthy(server, `http://127.0.0.1:${port}`);
+    assert.match(server.stdout(), /MIGRATE_ON_START=false/);
+    assert.equal(sqliteTables(file).includes('kysely_migration'), false, 'nothing migrated');
+    server.child.kill('SIGINT');
+    await server.closed;
+    const result = await migrate(t, { DATABASE_URL: `sqlite:///${file}` });
+    assert.equal(result.stdout.trim().split('\n').length, MIGRATION_NAMES.length);
   });
 });

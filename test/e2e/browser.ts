@@ -44,6 +44,17 @@ after(async () => {
   if (browser) await (await browser).close();
 });
 
+export interface OpenPageOptions {
+  /**
+   * Route answers from 127.0.0.1 through the test (default), adding {@link PAGE_CSP} where missing.
+   * `false` leaves them alone, so the page reads a streamed answer as the server sends it rather than
+   * whole once the test has fetched it (the service sends its own CSP); other hosts are still refused.
+   */
+  routeLocal?: boolean;
+}
+
+const LOCAL_URL = /^(https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/;
+
 /**
  * Opens one page in a fresh browser context (its own cookies, storage and cache, like a new
  * profile; closed after the test) of the file's Chromium, launched at first use. Call it before
@@ -52,7 +63,7 @@ after(async () => {
  *
  * @throws {Error} when Chromium is not installed, naming the package to install.
  */
-export async function openPage(t: TestContext): Promise<BrowserPage> {
+export async function openPage(t: TestContext, { routeLocal = true }: OpenPageOptions = {}): Promise<BrowserPage> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (.ci/run does).`,
@@ -76,9 +87,9 @@ export async function openPage(t: TestContext): Promise<BrowserPage> {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('request', (request) => requests.push(request.url()));
-  await page.route('**/*', async (route) => {
+  await page.route(routeLocal ? '**/*' : (url) => !LOCAL_URL.test(url.href), async (route) => {
     // Test traffic stays on this machine: anything else is recorded and refused.
-    if (!/^(https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(route.request().url())) {
+    if (!LOCAL_URL.test(route.request().url())) {
       problems.push(`external request: ${route.request().url()}`);
       return route.abort();
     }

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
+import { migrateToLatest, migrateWithConfig } from '../../src/db/migrate.js';
 import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
 
 export interface TestApp {
@@ -42,6 +42,11 @@ export interface TestAppOptions {
   captureLog?: boolean;
 }
 
+/** The `options` parameter of a PostgreSQL URL (libpq's per-session settings), or `undefined`. */
+function sessionOptions(connectionString: string): string | undefined {
+  return new URL(connectionString).searchParams.get('options') ?? undefined;
+}
+
 /** A fresh scratch folder removed when the test ends. */
 export function scratchDir(t: TestContext, prefix = 'itemstore-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -60,17 +65,36 @@ export async function startTestApp(
   { migrate = true, captureLog = false }: TestAppOptions = {},
 ): Promise<TestApp> {
   const dir = scratchDir(t);
-  const config = loadConfig({
+  let config = loadConfig({
     DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
     LOG_LEVEL: captureLog ? 'info' : 'silent',
     LOG_DIR: '',
     ...env,
     ...(captureLog ? { LOG_DIR: dir } : {}),
   });
+  // A schema of the shared test role (`withSearchPath`): its statement timeout goes in the URL's
+  // `options` beside the search_path, a startup parameter of this test's sessions only, as
+  // writing it as the role's default would change it for every test running meanwhile.
+  const sharedRole = config.database.client === 'postgres' && sessionOptions(config.database.connectionString);
+  if (sharedRole && config.database.client === 'postgres') {
+    const url = new URL(config.database.connectionString);
+    url.searchParams.set('options', `${sharedRole} -c statement_timeout=${config.database.statementTimeoutMs}`);
+    config = { ...config, database: { ...config.database, connectionString: url.toString() } };
+  }
   const devNull = captureLog ? fs.openSync('/dev/null', 'w') : undefined;
   const sinks = createLogger({ level: config.logLevel, logDir: config.logDir, stdoutFd: devNull });
+  if (migrate && config.database.client === 'postgres' && !sharedRole) {
+    // As start-up does: a pool of its own, writing the role's statement timeout, closed before the
+    // service's pool opens a connection, so every connection of the service starts with it.
+    const migrationDb = createDb(config.migrationDatabase);
+    try {
+      await migrateWithConfig(migrationDb, config);
+    } finally {
+      await migrationDb.destroy();
+    }
+  }
   const db = createDb(config.database);
-  if (migrate) await migrateToLatest(db.kysely);
+  if (migrate && (config.database.client === 'sqlite' || sharedRole)) await migrateToLatest(db.kysely);
   const app = await buildApp({ config, db, logger: sinks.logger });
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.after(async () => {

@@ -87,3 +87,52 @@ export const BACKENDS: readonly Backend[] = [
     databaseUrl: async (t) => withSearchPath(TEST_DATABASE_URL, await createTestSchema(t)),
   },
 ];
+
+/** A login role of one test, with a schema of its own. */
+export interface TestRole {
+  role: string;
+  schema: string;
+  /** {@link TEST_DATABASE_URL} as that role; its `search_path` is a role default, not a URL parameter. */
+  url: string;
+}
+
+/**
+ * Creates a login role owning a new schema, with `search_path` set to that schema as the role's
+ * default in the test database, and drops both (with the role's settings) after the test. For tests
+ * whose service writes role-level settings (the statement timeout), so that no other test's role
+ * changes, and for tests through PgBouncer, which refuses the `options` startup parameter
+ * {@link withSearchPath} relies on.
+ *
+ * @throws when PostgreSQL at {@link TEST_DATABASE_URL} cannot be reached (the test fails).
+ */
+export async function createTestRole(t: TestContext): Promise<TestRole> {
+  const suffix = randomBytes(6).toString('hex');
+  const role = `itemstore_role_${suffix}`;
+  const schema = `itemstore_test_${suffix}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await ensureTrigramExtension(admin);
+    const { rows } = await admin.query<{ db: string }>('select current_database() as db');
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
+    await admin.query(`ALTER ROLE ${role} IN DATABASE "${rows[0]!.db}" SET search_path = ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  t.after(async () => {
+    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await c.connect();
+    try {
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.query(`DROP OWNED BY ${role}`);
+      await c.query(`DROP ROLE IF EXISTS ${role}`);
+    } finally {
+      await c.end();
+    }
+  });
+  const url = new URL(TEST_DATABASE_URL);
+  url.username = role;
+  url.password = '';
+  return { role, schema, url: url.toString() };
+}

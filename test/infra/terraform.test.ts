@@ -735,8 +735,9 @@ describe('infra/terraform', () => {
     const workers = resolve(tf, '${var.web_concurrency}') as number;
     const pool = resolve(tf, '${var.db_pool_max}') as number;
     assert.equal(tasks, 12, 'a rollout at full scale runs old and new tasks side by side');
-    // Without the proxy: every worker's pool, plus the migration task (one process).
-    const direct = tasks * workers * pool + pool;
+    // Without the proxy: every worker's pool and its readiness probe's own connection, plus the
+    // migration task (one process).
+    const direct = tasks * workers * (pool + 1) + pool;
     assert.ok(direct + superuserReserved <= planned, `direct: ${direct} + ${superuserReserved} > ${planned}`);
     // With the proxy: its share of max_connections, plus the migration task, which stays direct.
     const percent = resolve(tf, '${var.db_proxy_max_connections_percent}') as number;

@@ -153,8 +153,13 @@ describe('GET /metrics', () => {
 
   it('reports the PostgreSQL pool as it is', async (t) => {
     const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
-    const request = await startApp(t, { DATABASE_URL: await postgres.databaseUrl(t), DB_POOL_MAX: '3' });
-    const answers = await Promise.all(Array.from({ length: 6 }, () => request('/readyz')));
+    const request = await startApp(
+      t,
+      { DATABASE_URL: await postgres.databaseUrl(t), DB_POOL_MAX: '3' },
+      { migrate: true },
+    );
+    // Requests use the pool; /readyz does not (its probe has a connection of its own).
+    const answers = await Promise.all(Array.from({ length: 6 }, () => request('/api/items/')));
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200, 200, 200, 200, 200],
@@ -166,16 +171,21 @@ describe('GET /metrics', () => {
   });
 });
 
-describe('methods /readyz and /metrics do not take', () => {
-  it('answer 405 {"detail"} with Allow: GET, HEAD; HEAD is answered', async (t) => {
+describe('methods of /healthz, /readyz and /metrics', () => {
+  it('are alike: Allow: GET, HEAD, OPTIONS on OPTIONS (200) and on 405 {"detail"}; HEAD is answered', async (t) => {
     const api = await startTestApp(t);
-    for (const url of ['/readyz', '/metrics']) {
-      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+    for (const url of ['/healthz', '/readyz', '/metrics']) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
         const response = await api.request(url, { method });
         assert.equal(response.status, 405, `${method} ${url}`);
-        assert.equal(response.headers.get('allow'), 'GET, HEAD', `${method} ${url}`);
+        assert.equal(response.headers.get('allow'), 'GET, HEAD, OPTIONS', `${method} ${url}`);
         assert.deepEqual(await response.json(), { detail: `Method "${method}" not allowed.` }, `${method} ${url}`);
       }
+      const options = await api.request(url, { method: 'OPTIONS' });
+      assert.equal(options.status, 200, `OPTIONS ${url}`);
+      assert.equal(options.headers.get('allow'), 'GET, HEAD, OPTIONS', `OPTIONS ${url}`);
+      // /healthz keeps the replaced Django view's `OK`; the others answer no content.
+      assert.equal(await options.text(), url === '/healthz' ? 'OK' : '', `OPTIONS ${url}`);
       assert.equal((await api.request(url, { method: 'HEAD' })).status, 200, `HEAD ${url}`);
     }
   });

@@ -239,3 +239,31 @@ describe('HOST', () => {
     });
   });
 });
+
+describe('the migration step', () => {
+  it('MIGRATION_DATABASE_URL defaults to the service database and replaces only its URL', () => {
+    const direct = 'postgres://app@db.internal:5432/items';
+    const own = loadConfig({ DATABASE_URL: direct });
+    assert.equal(own.migrationDatabase, own.database);
+    const proxied = loadConfig({
+      DATABASE_URL: 'postgres://app@proxy.internal:5432/items',
+      MIGRATION_DATABASE_URL: direct,
+    });
+    assert.deepEqual(proxied.migrationDatabase, { ...proxied.database, connectionString: direct });
+  });
+
+  it('MIGRATION_DATABASE_URL must name the same kind of database', () => {
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'postgres://app@db/items', MIGRATION_DATABASE_URL: 'sqlite:///x.sqlite3' }),
+      (error: Error) => error instanceof ConfigError && error.message.startsWith('MIGRATION_DATABASE_URL is sqlite'),
+    );
+  });
+
+  it('MIGRATE_ON_START defaults to true; MIGRATION_LOCK_TIMEOUT_MS to 60 s', () => {
+    const config = loadConfig({});
+    assert.equal(config.migrateOnStart, true);
+    assert.equal(config.migrationLockTimeoutMs, 60_000);
+    assert.equal(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart, false);
+    assert.throws(() => loadConfig({ MIGRATE_ON_START: 'maybe' }), /^ConfigError: MIGRATE_ON_START=/);
+  });
+});
