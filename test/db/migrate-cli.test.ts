@@ -11,8 +11,7 @@ import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { scratchDir } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-import { runBuilt, waitUntilHealthy } from '../helpers/process.js';
-import { freePort } from '../helpers/process.js';
+import { freePort, runBuilt, waitUntilHealthy } from '../helpers/process.js';
 import { migrations } from '../../src/db/migrate.js';
 
 const MIGRATION_NAMES = Object.keys(migrations);
