@@ -32,7 +32,7 @@ import { createDb } from '../src/db/database.js';
 import { migrateToLatest, migrations } from '../src/db/migrate.js';
 import { TRIGRAM_INDEX } from '../src/db/migrations/0002_product_trigram_index.js';
 import { listItemsQuery } from '../src/items/item.repository.js';
-import { PROJECT_ROOT, startServerProcess } from '../test/helpers/server.js';
+import { PROJECT_ROOT, startServer } from '../test/helpers/process.js';
 
 /**
  * The seeding session's own `statement_timeout` (none): the service's migration writes
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-bench-'));
   const databaseUrl = withSearchPath(DATABASE_URL, schema);
   const db = createDb(loadConfig({ DATABASE_URL: databaseUrl, DB_STATEMENT_TIMEOUT_MS: '600000' }).database);
-  let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     const migrator = new Migrator({
       db: db.kysely,
@@ -121,7 +121,12 @@ async function main(): Promise<void> {
       `migrated (trigram index built) and analyzed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
 
-    server = await startServerProcess({ DATABASE_URL: databaseUrl, LOG_DIR: logDir, LOG_LEVEL: 'warn' }, 60_000);
+    // Stopped in `finally` below, so the owner's `after` has nothing to add.
+    server = await startServer(
+      { after: () => undefined },
+      { DATABASE_URL: databaseUrl, LOG_DIR: logDir, LOG_LEVEL: 'warn' },
+      { timeoutMs: 60_000 },
+    );
     const selective = `${server.baseUrl}/api/items/?search=${SELECTIVE_TERM}`;
     const noMatch = `${server.baseUrl}/api/items/?search=${NO_MATCH_TERM}`;
     const found = (await (await fetch(selective)).json()) as unknown[];
@@ -148,7 +153,7 @@ async function main(): Promise<void> {
     }
   } finally {
     server?.child.kill('SIGTERM');
-    if (server) await server.exited;
+    if (server) await server.closed;
     await db.destroy();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { scratchDir } from './helpers/app.js';
 import { BACKENDS } from './helpers/backends.js';
-import { PROJECT_ROOT, startServerProcess } from './helpers/server.js';
+import { PROJECT_ROOT, startServer } from './helpers/process.js';
 
 const CONFORMANCE_DIR = path.resolve(PROJECT_ROOT, '../shared/conformance');
 
@@ -22,12 +22,11 @@ describe('DRF conformance cases', () => {
         `conformance suite missing at ${CONFORMANCE_DIR}`,
       );
       const dir = scratchDir(t);
-      const server = await startServerProcess({
+      const server = await startServer(t, {
         DATABASE_URL: await backend.databaseUrl(t),
         LOG_DIR: dir,
         LOG_LEVEL: 'warn',
       });
-      t.after(() => server.child.kill('SIGKILL'));
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [path.join(CONFORMANCE_DIR, 'run.mjs'), server.baseUrl, path.join(CONFORMANCE_DIR, 'public.json')],

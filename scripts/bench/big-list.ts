@@ -38,7 +38,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
 import { withSearchPath } from '../../test/helpers/backends.js';
-import { PROJECT_ROOT } from '../../test/helpers/server.js';
+import { PROJECT_ROOT } from '../../test/helpers/process.js';
 import { readRssMb, startBenchServer, type BenchServer } from './server.js';
 
 /**

@@ -35,7 +35,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
 import { withSearchPath } from '../../test/helpers/backends.js';
-import { PROJECT_ROOT } from '../../test/helpers/server.js';
+import { PROJECT_ROOT } from '../../test/helpers/process.js';
 import { hasPgbench, runPgbench, startBareServer, type BareKind } from './ceilings.js';
 import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
 import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT, freePort } from '../../test/helpers/server.js';
+import { PROJECT_ROOT, freePort } from '../../test/helpers/process.js';
 
 /** Kept from the server's output for error messages, in characters. */
 const OUTPUT_TAIL = 16_384;

@@ -8,12 +8,7 @@ import type { TestContext } from 'node:test';
 import { describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-
-interface Item {
-  id: number;
-  product: string;
-  price: number;
-}
+import type { Item } from '../helpers/item.js';
 
 async function create(api: TestApp, product: string, price: number): Promise<Item> {
   const response = await api.request('/api/items/', { method: 'POST', json: { product, price } });

@@ -14,12 +14,7 @@ import { LIST_BATCH_ROWS } from '../../src/items/item.routes.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { BACKENDS, TEST_DATABASE_URL, type Backend } from '../helpers/backends.js';
 import { jsonLines } from '../helpers/process.js';
-
-interface Item {
-  id: number;
-  product: string;
-  price: number;
-}
+import type { Item } from '../helpers/item.js';
 
 /** Product names that exercise JSON and HTML escaping and non-ASCII text. */
 function productOf(i: number): string {
@@ -89,10 +84,12 @@ function portOf(app: TestApp): number {
 }
 
 /**
- * Polls `check` every 20 ms until it holds; returns the milliseconds waited. Release waits allow
- * 2 s: milliseconds on a quiet machine, but a loaded CI runner can stall the process that long.
+ * Polls `check` every 20 ms until it holds; returns the milliseconds waited. The bound only keeps a
+ * broken test from hanging: milliseconds on a quiet machine, but the suite runs files in parallel
+ * on a loaded runner, which can stall a process for seconds. Where a wait tells one cause from
+ * another (released on disconnect, not by the stream timeout), the other cause is set far beyond it.
  */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<number> {
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<number> {
   const started = Date.now();
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -195,7 +192,12 @@ for (const backend of BACKENDS) {
     });
 
     it('gives the connection back at once when the client disconnects mid-list', async (t: TestContext) => {
-      const app = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t), ...SLOW_SEED });
+      // The stream timeout far beyond the release wait: only the disconnect can release it in time.
+      const app = await startTestApp(t, {
+        DATABASE_URL: await backend.databaseUrl(t),
+        LIST_STREAM_TIMEOUT_MS: '600000',
+        ...SLOW_SEED,
+      });
       await seedMany(app, backend, 200_000);
       const client = await stalledGet(portOf(app), '/api/items/?ordering=product,-price');
       if (backend.name === 'postgres') {
@@ -203,7 +205,7 @@ for (const backend of BACKENDS) {
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(held(app), 1, 'the stalled list still holds its connection');
         client.socket.destroy();
-        const waited = await waitFor('the connection to return to the pool', () => held(app) === 0, 2000);
+        const waited = await waitFor('the connection to return to the pool', () => held(app) === 0);
         t.diagnostic(`connection back in the pool ${waited} ms after the disconnect`);
         assert.equal(app.db.poolStats().total, 1, 'returned for reuse, not discarded');
         assert.deepEqual(await busyBackends('order by "product" asc, "price" desc'), []);
@@ -223,7 +225,7 @@ for (const backend of BACKENDS) {
         };
         assert.equal(await snapshotHeld(), true, 'the stalled list still holds its snapshot');
         client.socket.destroy();
-        const waited = await waitFor('the reader to let go of its snapshot', async () => !(await snapshotHeld()), 2000);
+        const waited = await waitFor('the reader to let go of its snapshot', async () => !(await snapshotHeld()));
         t.diagnostic(`snapshot released ${waited} ms after the disconnect`);
       }
       assert.equal((await app.request('/api/items/?product=Item%207')).status, 200);
@@ -242,7 +244,7 @@ for (const backend of BACKENDS) {
       const client = await stalledGet(portOf(app), '/api/items/');
       if (backend.name === 'postgres') {
         await waitFor('the list to hold a connection', () => held(app) === 1);
-        await waitFor('the connection to return to the pool', () => held(app) === 0, 3000);
+        await waitFor('the connection to return to the pool', () => held(app) === 0);
         assert.ok(Date.now() - started >= 900, 'held until the limit');
       }
       const body = (await client.readToEnd()).toString('latin1');
@@ -272,7 +274,7 @@ describe('list read slower than the statement timeout (postgres)', () => {
     assert.equal(held(app), 1, 'the list is still reading');
     const body = (await client.readToEnd()).toString('latin1');
     assert.match(body, COMPLETE_CHUNKED, 'the whole list arrived');
-    await waitFor('the connection to return to the pool', () => held(app) === 0, 2000);
+    await waitFor('the connection to return to the pool', () => held(app) === 0);
     assert.equal(app.db.poolStats().total, 1, 'returned for reuse');
     const res = await app.request('/api/items/?product=Item%207');
     assert.equal(res.status, 200, 'the connection is back to the normal statement timeout');
@@ -306,7 +308,7 @@ describe('list interrupted by the database (postgres)', () => {
     assert.equal(cut.level, 'error');
     assert.ok((cut.err as { message: string }).message.length > 0);
 
-    await waitFor('the broken connection to leave the pool', () => held(app) === 0, 2000);
+    await waitFor('the broken connection to leave the pool', () => held(app) === 0);
     const after = await app.request('/api/items/?product=Item%207');
     assert.equal(after.status, 200);
     assert.equal(((await after.json()) as unknown[]).length, 1);

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { startTestApp } from '../helpers/app.js';
 import { BACKENDS, createTestRole } from '../helpers/backends.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/process.js';
 
 const SECRET = 's3cret-Pw';
 

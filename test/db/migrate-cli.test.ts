@@ -11,14 +11,13 @@ import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { scratchDir } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-import { runBuilt, waitUntilHealthy } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort, runBuilt, waitUntilHealthy } from '../helpers/process.js';
 import { migrations } from '../../src/db/migrate.js';
 
 const MIGRATION_NAMES = Object.keys(migrations);
 
 async function migrate(t: Parameters<typeof runBuilt>[0], env: Record<string, string>, cwd?: string) {
-  const run = runBuilt(t, 'migrate.js', env, cwd);
+  const run = runBuilt(t, 'migrate.js', env, cwd === undefined ? {} : { cwd });
   const code = await run.closed;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }

@@ -15,7 +15,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { createItem } from '../../src/items/item.repository.js';
 import { scratchDir } from '../helpers/app.js';
 import { BACKENDS, TEST_DATABASE_URL, createTestSchema, withSearchPath } from '../helpers/backends.js';
-import { PROJECT_ROOT, startServerProcess } from '../helpers/server.js';
+import { PROJECT_ROOT, startServer } from '../helpers/process.js';
 
 /** Runs `node dist/migrate.js` (what `npm run migrate` runs after building). */
 async function runMigrate(databaseUrl: string): Promise<string> {
@@ -147,8 +147,7 @@ describe("taking over the replaced Django service's database", () => {
     });
     const databaseUrl = withSearchPath(TEST_DATABASE_URL, schema);
     assert.equal(await runMigrate(databaseUrl), APPLIED_ALL);
-    const server = await startServerProcess({ DATABASE_URL: databaseUrl, LOG_DIR: scratchDir(t), LOG_LEVEL: 'warn' });
-    t.after(() => server.child.kill('SIGKILL'));
+    const server = await startServer(t, { DATABASE_URL: databaseUrl, LOG_DIR: scratchDir(t), LOG_LEVEL: 'warn' });
     assert.equal(
       await (await fetch(`${server.baseUrl}/api/items/`)).text(),
       '[{"id":1,"product":"Apple","price":100},{"id":2,"product":"Banana","price":50}]',

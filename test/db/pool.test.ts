@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
 import { scratchDir, startTestApp } from '../helpers/app.js';
 import { TEST_DATABASE_URL, createTestSchema, withSearchPath } from '../helpers/backends.js';
-import { startServerProcess } from '../helpers/server.js';
+import { startServer } from '../helpers/process.js';
 
 describe('PostgreSQL connection pool', () => {
   it('defaults DB_POOL_MAX to 10', () => {
@@ -56,7 +56,7 @@ describe('DB_* variables (no DATABASE_URL)', () => {
   it('DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD select PostgreSQL', async (t) => {
     const schema = await createTestSchema(t);
     const target = new URL(TEST_DATABASE_URL);
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: '',
       DB_HOST: target.hostname,
       DB_PORT: target.port || '5432',
@@ -68,7 +68,6 @@ describe('DB_* variables (no DATABASE_URL)', () => {
       LOG_DIR: scratchDir(t),
       LOG_LEVEL: 'warn',
     });
-    t.after(() => server.child.kill('SIGKILL'));
     const created = await fetch(`${server.baseUrl}/api/items/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -32,6 +32,8 @@ describe('API docs at /docs', () => {
     for (const src of scripts) {
       const asset = await app.request(new URL(src, `${app.baseUrl}/docs/`).pathname);
       assert.equal(asset.status, 200, `${src} is served from the package`);
+      // Read to the end: an unread body keeps its connection busy, and closing the app waits for it.
+      await asset.arrayBuffer();
     }
   });
 

@@ -6,9 +6,8 @@
  * @module
  */
 import fs from 'node:fs';
-import type { TestContext } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { scratchDir } from '../helpers/app.js';
+import { after, type TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The browser: `CHROMIUM_PATH`, or where Debian's `chromium` package installs its launcher. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -39,6 +38,12 @@ export interface BrowserPage {
   failedResponses: string[];
 }
 
+/** One Chromium per test file, launched at first use and closed when the file's tests are done. */
+let browser: Promise<Browser> | undefined;
+after(async () => {
+  if (browser) await (await browser).close();
+});
+
 export interface OpenPageOptions {
   /**
    * Route answers from 127.0.0.1 through the test (default), adding {@link PAGE_CSP} where missing.
@@ -51,7 +56,8 @@ export interface OpenPageOptions {
 const LOCAL_URL = /^(https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/;
 
 /**
- * Launches Chromium with a fresh profile (closed after the test) and opens one page. Call it before
+ * Opens one page in a fresh browser context (its own cookies, storage and cache, like a new
+ * profile; closed after the test) of the file's Chromium, launched at first use. Call it before
  * `startTestApp`: `after` hooks run in order, and the browser must let go of its keep-alive
  * connections before `app.close()` waits for them.
  *
@@ -63,15 +69,10 @@ export async function openPage(t: TestContext, { routeLocal = true }: OpenPageOp
       `Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (.ci/run does).`,
     );
   }
-  const context = await chromium.launchPersistentContext(scratchDir(t, 'itemstore-chromium-'), {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1100, height: 800 },
-    locale: 'en-US',
-  });
+  browser ??= chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+  const context = await (await browser).newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US' });
   t.after(() => context.close());
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await context.newPage();
   const problems: string[] = [];
   const requests: string[] = [];
   const failedResponses: string[] = [];

@@ -10,14 +10,9 @@ import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { openPage } from './browser.js';
+import type { Item } from '../helpers/item.js';
 
 const OUTPUT_DIR = path.resolve(import.meta.dirname, '../../test-output');
-
-interface Item {
-  id: number;
-  product: string;
-  price: number;
-}
 
 async function apiItems(app: TestApp, query = ''): Promise<Item[]> {
   const response = await app.request(`/api/items/${query}`);

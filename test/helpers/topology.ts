@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { scratchDir } from './app.js';
 import { TEST_DATABASE_URL } from './backends.js';
-import { freePort } from './server.js';
+import { freePort } from './process.js';
 
 /** Where Debian installs the two programs. */
 const PGBOUNCER = '/usr/sbin/pgbouncer';

@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { scratchDir } from '../helpers/app.js';
-import { jsonLines, runBuilt, waitUntilHealthy } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { jsonLines, startServer } from '../helpers/process.js';
 
 const UNWRITABLE = 'log file unwritable; logging to stdout only';
 
@@ -18,19 +17,13 @@ describe('a LOG_DIR that cannot be created', () => {
   for (const logDir of ['/proc/itemstore-nope', '/proc/itemstore-nope/deeper/logs']) {
     it(`${logDir}: serves with stdout only, said once`, async (t) => {
       assert.ok(fs.existsSync('/proc/self'), 'this test needs Linux /proc');
-      const port = await freePort();
-      const run = runBuilt(t, 'server.js', {
-        HOST: '127.0.0.1',
-        PORT: String(port),
+      const run = await startServer(t, {
         DATABASE_URL: `sqlite:///${path.join(scratchDir(t), 'db.sqlite3')}`,
         LOG_DIR: logDir,
         LOG_LEVEL: 'info',
-        SHUTDOWN_DRAIN_MS: '0',
       });
-      const baseUrl = `http://127.0.0.1:${port}`;
-      // Bounded (15 s): a start stuck creating the folder fails here instead of hanging the suite.
-      await waitUntilHealthy(run, baseUrl);
-      const response = await fetch(`${baseUrl}/api/items/`);
+      // Bounded: a start stuck creating the folder fails in startServer instead of hanging the suite.
+      const response = await fetch(`${run.baseUrl}/api/items/`);
       assert.equal(response.status, 200);
       await response.arrayBuffer();
       run.child.kill('SIGTERM');

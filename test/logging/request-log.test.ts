@@ -7,30 +7,21 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { scratchDir } from '../helpers/app.js';
-import { jsonLines, runBuilt, waitUntilHealthy } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { jsonLines, spawnServer, startServer, type ChildRun } from '../helpers/process.js';
 
 type Line = Record<string, unknown>;
 
-/** Starts `dist/server.js` on a free port over a scratch SQLite file and waits for /healthz. */
-async function startServer(t: Parameters<typeof runBuilt>[0], env: Record<string, string>) {
-  const port = await freePort();
+/** Starts `dist/server.js` over a scratch SQLite file and waits for /healthz. */
+async function startSqliteServer(t: TestContext, env: Record<string, string>) {
   const dir = scratchDir(t);
-  const run = runBuilt(t, 'server.js', {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
-    ...env,
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitUntilHealthy(run, baseUrl);
-  return { run, baseUrl, dir };
+  const run = await startServer(t, { DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`, ...env });
+  return { run, baseUrl: run.baseUrl, dir };
 }
 
 /** Sends SIGTERM and returns the exit code. */
-async function stop(run: ReturnType<typeof runBuilt>) {
+async function stop(run: ChildRun) {
   run.child.kill('SIGTERM');
   return run.closed;
 }
@@ -82,7 +73,7 @@ describe('request logging (built server process)', () => {
   it('logs N requests and N responses to stdout and the file, loses none on SIGTERM, exits 0', async (t) => {
     const n = 200;
     const logDir = path.join(scratchDir(t), 'not', 'yet', 'there');
-    const { run, baseUrl } = await startServer(t, { LOG_DIR: logDir, LOG_LEVEL: 'info' });
+    const { run, baseUrl } = await startSqliteServer(t, { LOG_DIR: logDir, LOG_LEVEL: 'info' });
     assert.ok(fs.existsSync(logDir), 'LOG_DIR is created at start-up');
     const batch = 20;
     for (let i = 0; i < n; i += batch) {
@@ -108,7 +99,11 @@ describe('request logging (built server process)', () => {
   it('at LOG_LEVEL=debug, logs request and response bodies cut at LOG_BODY_MAX characters', async (t) => {
     const logDir = scratchDir(t);
     const max = 24;
-    const { run, baseUrl } = await startServer(t, { LOG_DIR: logDir, LOG_LEVEL: 'debug', LOG_BODY_MAX: String(max) });
+    const { run, baseUrl } = await startSqliteServer(t, {
+      LOG_DIR: logDir,
+      LOG_LEVEL: 'debug',
+      LOG_BODY_MAX: String(max),
+    });
     const sent = { product: 'Apple', price: 100, note: 'x'.repeat(100) };
     const created = await fetch(`${baseUrl}/api/items/`, {
       method: 'POST',
@@ -150,7 +145,7 @@ describe('request logging (built server process)', () => {
   it('keeps serving and logging to stdout when the log file cannot be created', async (t) => {
     const blocker = path.join(scratchDir(t), 'a-file');
     fs.writeFileSync(blocker, '');
-    const { run, baseUrl } = await startServer(t, { LOG_DIR: path.join(blocker, 'logs'), LOG_LEVEL: 'info' });
+    const { run, baseUrl } = await startSqliteServer(t, { LOG_DIR: path.join(blocker, 'logs'), LOG_LEVEL: 'info' });
     const response = await fetch(`${baseUrl}/api/items/`);
     assert.equal(response.status, 200);
     await response.arrayBuffer();
@@ -178,9 +173,7 @@ describe('request logging (built server process)', () => {
     it(`logs a start-up failure (${cause}) to stdout and the file before exit code 1`, async (t) => {
       const dir = scratchDir(t);
       const logDir = path.join(dir, 'logs');
-      const run = runBuilt(t, 'server.js', {
-        HOST: '127.0.0.1',
-        PORT: String(await freePort()),
+      const run = await spawnServer(t, {
         DATABASE_URL: databaseUrl(dir),
         LOG_DIR: logDir,
         LOG_LEVEL: 'info',

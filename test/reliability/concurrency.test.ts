@@ -13,18 +13,13 @@ import SQLite from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-import { PROJECT_ROOT } from '../helpers/server.js';
+import { PROJECT_ROOT } from '../helpers/process.js';
+import type { Item } from '../helpers/item.js';
 
 /** Concurrent creates per backend. */
 const CREATES = 1000;
 /** Keep-alive connections the client spreads them over (all requests are queued at once). */
 const CONNECTIONS = 64;
-
-interface Item {
-  id: number;
-  product: string;
-  price: number;
-}
 
 /** An undici Agent with {@link CONNECTIONS} connections, closed when the test ends. */
 function agent(t: { after(fn: () => Promise<void>): void }): Agent {

@@ -13,17 +13,12 @@ import pg from 'pg';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestSchema, TEST_DATABASE_URL, withSearchPath } from '../helpers/backends.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import type { Item } from '../helpers/item.js';
 
 /** Longest a request may take to be answered while the database is unreachable. */
 const ANSWER_BOUND_MS = 3000;
 /** DB_CONNECTION_TIMEOUT_MS for the service under test: the pool gives up connecting after this. */
 const CONNECTION_TIMEOUT_MS = 1000;
-
-interface Item {
-  id: number;
-  product: string;
-  price: number;
-}
 
 /** Sends a request and measures how long the answer took. */
 async function timed(api: TestApp, path: string, init: RequestInit & { json?: unknown } = {}) {

@@ -18,6 +18,7 @@ import { request } from 'undici';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { parseItemId } from '../../src/items/item.routes.js';
+import type { ExactItem as Item } from '../helpers/item.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS || 200);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -29,12 +30,6 @@ const params = (numRuns = RUNS): fc.Parameters<unknown> => ({
   endOnFailure: true,
   includeErrorInReport: true,
 });
-
-interface Item {
-  id: number | bigint;
-  product: string;
-  price: number;
-}
 
 // ---- generators -------------------------------------------------------------------------------
 

@@ -9,12 +9,7 @@ import { describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { connect, parseResponses } from '../helpers/raw-http.js';
-
-interface Item {
-  id: number | bigint;
-  product: string;
-  price: number;
-}
+import type { ExactItem as Item } from '../helpers/item.js';
 
 /** Classic injection strings, for SQLite and PostgreSQL syntax alike. */
 const INJECTIONS = [

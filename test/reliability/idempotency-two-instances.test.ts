@@ -16,7 +16,7 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { scratchDir } from '../helpers/app.js';
 import { TEST_DATABASE_URL, createTestSchema, withSearchPath } from '../helpers/backends.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { startServer, type ServerRun } from '../helpers/process.js';
 
 /** Client loops of the kill test, one keep-alive connection to each instance apiece. */
 const CLIENTS = 8;
@@ -27,14 +27,12 @@ const KILL_AFTER_CREATES = 200;
 /** Attempts of one create on the surviving instance before the client gives up on that key. */
 const RETRIES = 40;
 
-async function twoInstances(t: TestContext): Promise<{ databaseUrl: string; a: ServerProcess; b: ServerProcess }> {
+async function twoInstances(t: TestContext): Promise<{ databaseUrl: string; a: ServerRun; b: ServerRun }> {
   const schema = await createTestSchema(t);
   const databaseUrl = withSearchPath(TEST_DATABASE_URL, schema);
   const env = { DATABASE_URL: databaseUrl, LOG_DIR: scratchDir(t), LOG_LEVEL: 'warn' };
-  const a = await startServerProcess(env);
-  t.after(() => a.child.kill('SIGKILL'));
-  const b = await startServerProcess({ ...env, LOG_DIR: scratchDir(t) });
-  t.after(() => b.child.kill('SIGKILL'));
+  const a = await startServer(t, env);
+  const b = await startServer(t, { ...env, LOG_DIR: scratchDir(t) });
   return { databaseUrl, a, b };
 }
 

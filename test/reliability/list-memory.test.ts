@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import SQLite from 'better-sqlite3';
 import { BACKENDS } from '../helpers/backends.js';
-import { startServerProcess } from '../helpers/server.js';
+import { startServer } from '../helpers/process.js';
 import { scratchDir } from '../helpers/app.js';
 
 const ITEMS = 150_000;
@@ -47,7 +47,7 @@ for (const backend of BACKENDS) {
   describe(`list memory (${backend.name}, built server)`, () => {
     it(`sends ${ITEMS.toLocaleString('en')} items with the server's RSS growing under ${MAX_GROWTH_MB} MB`, async (t) => {
       const databaseUrl = await backend.databaseUrl(t);
-      const server = await startServerProcess({
+      const server = await startServer(t, {
         DATABASE_URL: databaseUrl,
         LOG_DIR: scratchDir(t),
         LOG_LEVEL: 'warn',
@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
       });
       t.after(() => {
         server.child.kill('SIGTERM');
-        return server.exited;
+        return server.closed;
       });
       if (backend.name === 'postgres') {
         const seeder = new pg.Client({ connectionString: databaseUrl });

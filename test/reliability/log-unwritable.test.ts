@@ -18,8 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { scratchDir } from '../helpers/app.js';
-import { jsonLines, runBuilt, waitUntilHealthy } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { jsonLines, startServer } from '../helpers/process.js';
 
 const UNWRITABLE = 'log file unwritable; logging to stdout only';
 
@@ -42,17 +41,12 @@ function mountTmpfs(t: TestContext, options: string): string {
 
 /** Starts the built server with LOG_DIR=`logDir`, sends `n` creates, stops it, and returns what it printed. */
 async function serveThenStop(t: TestContext, logDir: string, n: number) {
-  const port = await freePort();
-  const run = runBuilt(t, 'server.js', {
-    HOST: '127.0.0.1',
-    PORT: String(port),
+  const run = await startServer(t, {
     DATABASE_URL: `sqlite:///${path.join(scratchDir(t), 'db.sqlite3')}`,
     LOG_DIR: logDir,
     LOG_LEVEL: 'info',
-    SHUTDOWN_DRAIN_MS: '0',
   });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitUntilHealthy(run, baseUrl);
+  const baseUrl = run.baseUrl;
   for (let i = 0; i < n; i++) {
     const response = await fetch(`${baseUrl}/api/items/`, {
       method: 'POST',

@@ -18,13 +18,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { scratchDir } from '../helpers/app.js';
-import { jsonLines } from '../helpers/process.js';
-import { startServerProcess } from '../helpers/server.js';
+import { jsonLines, startServer } from '../helpers/process.js';
 
 /** Keep-alive connections, one client loop each. */
 const CONNECTIONS = 32;
-/** Load before SIGTERM, then the loops go on until the server refuses them. */
-const LOAD_BEFORE_SIGTERM_MS = 1500;
+/** Answers before SIGTERM (a count, not a time, so a slow machine sends the same load), then the loops go on until the server refuses them. */
+const ANSWERS_BEFORE_SIGTERM = 10 * CONNECTIONS;
 /** Upper bound on requests per loop, so the test always ends. */
 const MAX_REQUESTS_PER_LOOP = 2000;
 
@@ -40,17 +39,14 @@ interface Outcome {
 }
 
 describe('SIGTERM under load (built server)', () => {
-  it(`${CONNECTIONS} keep-alive loops, SIGTERM after ${LOAD_BEFORE_SIGTERM_MS} ms: exit 0, every response logged, no started request cut`, async (t) => {
+  it(`${CONNECTIONS} keep-alive loops, SIGTERM after ${ANSWERS_BEFORE_SIGTERM} answers: exit 0, every response logged, no started request cut`, async (t) => {
     const dir = scratchDir(t);
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
       LOG_DIR: path.join(dir, 'logs'),
       LOG_LEVEL: 'info',
       SHUTDOWN_DRAIN_MS: '500',
       WEB_CONCURRENCY: '1',
-    });
-    t.after(() => {
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
     });
     const dispatcher = new Agent({ connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
     t.after(() => dispatcher.destroy());
@@ -58,6 +54,9 @@ describe('SIGTERM under load (built server)', () => {
     const outcomes: Outcome[] = [];
     let sigtermSent = false;
     let stopped = false;
+    let answers = 0;
+    let loadReached!: () => void;
+    const enoughLoad = new Promise<void>((resolve) => (loadReached = resolve));
     const loop = async (loopNo: number) => {
       let answered = false;
       for (let n = 0; n < MAX_REQUESTS_PER_LOOP && !stopped; n++) {
@@ -79,6 +78,7 @@ describe('SIGTERM under load (built server)', () => {
           });
           outcome.status = response.statusCode;
           answered = true;
+          if (++answers === ANSWERS_BEFORE_SIGTERM) loadReached();
           outcome.echoedId = String(response.headers['x-request-id'] ?? '');
           await response.body.text();
         } catch (error) {
@@ -89,10 +89,10 @@ describe('SIGTERM under load (built server)', () => {
       }
     };
     const loops = Array.from({ length: CONNECTIONS }, (_, i) => loop(i));
-    await new Promise((resolve) => setTimeout(resolve, LOAD_BEFORE_SIGTERM_MS));
+    await Promise.race([enoughLoad, Promise.all(loops)]);
     sigtermSent = true;
     server.child.kill('SIGTERM');
-    const exitCode = await server.exited;
+    const exitCode = await server.closed;
     stopped = true;
     await Promise.all(loops);
 

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { scratchDir } from '../helpers/app.js';
 import { TEST_DATABASE_URL, createTestRole } from '../helpers/backends.js';
-import { PROJECT_ROOT, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { PROJECT_ROOT, startServer, type ServerRun } from '../helpers/process.js';
 import { startHaproxy, startPgbouncer } from '../helpers/topology.js';
 
 const CONFORMANCE_DIR = path.resolve(PROJECT_ROOT, '../shared/conformance');
@@ -109,7 +109,7 @@ function logExcerpt(dir: string): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `http_requests_total` of `route`/`method`/`status` in an instance's own `/metrics`. */
-async function servedCount(instance: ServerProcess, method: string, status: string): Promise<number> {
+async function servedCount(instance: ServerRun, method: string, status: string): Promise<number> {
   const text = await (await fetch(`${instance.baseUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
@@ -127,7 +127,7 @@ describe('three instances behind HAProxy over PgBouncer in transaction mode', ()
     const logDir = scratchDir(t);
     const instances = await Promise.all(
       [0, 1, 2].map(() =>
-        startServerProcess({
+        startServer(t, {
           DATABASE_URL: bouncer.url(role),
           MIGRATION_DATABASE_URL: direct,
           DB_POOL_MAX: '8',
@@ -140,7 +140,6 @@ describe('three instances behind HAProxy over PgBouncer in transaction mode', ()
         }),
       ),
     );
-    t.after(() => instances.forEach((instance) => instance.child.kill('SIGKILL')));
     const balancer = await startHaproxy(
       t,
       instances.map((instance) => instance.port),
@@ -220,7 +219,7 @@ describe('three instances behind HAProxy over PgBouncer in transaction mode', ()
 
     await t.test('SIGTERM to one instance under load: no client sees an error', async () => {
       const stopping = instances[0]!;
-      const exited = stopping.exited;
+      const exited = stopping.closed;
       const load = loadUntil(
         baseUrl,
         exited.then(() => sleep(500)),
@@ -238,7 +237,7 @@ describe('three instances behind HAProxy over PgBouncer in transaction mode', ()
       const killed = instances[1]!;
       const load = loadUntil(
         baseUrl,
-        killed.exited.then(() => sleep(1500)),
+        killed.closed.then(() => sleep(1500)),
         'kill',
       );
       await sleep(500);

@@ -3,13 +3,12 @@
  * replaces a worker that dies (and logs it), aggregates `/metrics`, relays SIGTERM and exits 0.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { scratchDir } from '../helpers/app.js';
 import { jsonLines, waitFor } from '../helpers/raw-http.js';
-import { PROJECT_ROOT, startServerProcess } from '../helpers/server.js';
+import { spawnServer, startServer } from '../helpers/process.js';
 
 function isAlive(pid: number): boolean {
   try {
@@ -23,13 +22,12 @@ function isAlive(pid: number): boolean {
 describe('WEB_CONCURRENCY workers', () => {
   it('replaces a killed worker, logs it, aggregates metrics, and exits 0 on SIGTERM', async (t) => {
     const dir = scratchDir(t);
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
       LOG_DIR: dir,
       WEB_CONCURRENCY: '2',
       SHUTDOWN_DRAIN_MS: '0',
     });
-    t.after(() => server.child.kill('SIGKILL'));
     const lines = () => jsonLines(server.output());
     const listening = () =>
       lines()
@@ -70,7 +68,7 @@ describe('WEB_CONCURRENCY workers', () => {
 
     const replacement = listening()[2]!;
     server.child.kill('SIGTERM');
-    assert.equal(await server.exited, 0);
+    assert.equal(await server.closed, 0);
     for (const pid of [survivor, replacement]) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
     const exited = lines().filter((l) => l.msg === 'worker exited');
     assert.deepEqual(
@@ -86,23 +84,14 @@ describe('WEB_CONCURRENCY workers', () => {
     t.after(() => blocker.close());
     const { port } = blocker.address() as net.AddressInfo;
     const dir = scratchDir(t);
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server.js')], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        WEB_CONCURRENCY: '2',
-        LOG_DIR: '',
-        DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await spawnServer(t, {
+      PORT: String(port),
+      WEB_CONCURRENCY: '2',
+      LOG_DIR: '',
+      DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
     });
-    t.after(() => child.kill('SIGKILL'));
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+    const code = await server.closed;
+    const output = server.output();
     assert.equal(code, 1, output);
     assert.ok(
       jsonLines(output).some((l) => l.msg === 'worker failed to boot; stopping' && l.level === 'fatal'),

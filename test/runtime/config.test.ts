@@ -4,10 +4,8 @@
  * specification in `src/config.ts`, and that specification names every variable the code reads.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import util from 'node:util';
 import { loadConfig, VARIABLES } from '../../src/config.js';
 import {
@@ -17,33 +15,17 @@ import {
   README_PATH,
   readmeWithTable,
 } from '../../scripts/config-docs.js';
-import { PROJECT_ROOT } from '../helpers/server.js';
+import { runBuilt } from '../helpers/process.js';
 
-/** Runs `node dist/server.js` with `env` and returns its exit code and output. */
-function runServer(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server.js')], {
-      cwd: PROJECT_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_DIR: '',
-        DATABASE_URL: 'sqlite://:memory:',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs `node dist/server.js` with `env` over an otherwise empty environment; its exit code and output. */
+async function runServer(t: TestContext, env: Record<string, string>) {
+  const run = runBuilt(
+    t,
+    'server.js',
+    { HOST: '127.0.0.1', PORT: '0', LOG_DIR: '', DATABASE_URL: 'sqlite://:memory:', ...env },
+    { cleanEnv: true },
+  );
+  return { code: await run.closed, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 /** Names read by `loadConfig`, recorded through a Proxy over several environments (all branches). */
@@ -139,8 +121,9 @@ describe('configuration', () => {
     });
   }
 
-  it('the built server stops with exit code 1 and one stderr line naming the variable', async () => {
-    for (const [env, name] of [
+  it('the built server stops with exit code 1 and one stderr line naming the variable', async (t) => {
+    // Independent processes: started together, checked one by one.
+    const cases = [
       [{ PORT: 'abc' }, 'PORT'],
       [{ WEB_CONCURRENCY: '-1' }, 'WEB_CONCURRENCY'],
       [{ CORS_ORIGINS: 'not an origin' }, 'CORS_ORIGINS'],
@@ -152,8 +135,10 @@ describe('configuration', () => {
       [{ HOST: 'not a host' }, 'HOST'],
       // Checked although the database is SQLite.
       [{ DB_POOL_MAX: 'abc' }, 'DB_POOL_MAX'],
-    ] as const) {
-      const { code, stdout, stderr } = await runServer(env);
+    ] as const;
+    const runs = await Promise.all(cases.map(([env]) => runServer(t, env)));
+    for (const [i, [env, name]] of cases.entries()) {
+      const { code, stdout, stderr } = runs[i]!;
       assert.equal(code, 1, JSON.stringify(env));
       const lines = stderr.split('\n').filter((line) => line !== '');
       assert.equal(lines.length, 1, stderr);

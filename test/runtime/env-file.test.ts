@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { scratchDir } from '../helpers/app.js';
-import { jsonLines, runBuilt, waitUntilHealthy } from '../helpers/process.js';
-import { freePort } from '../helpers/server.js';
+import { freePort, jsonLines, runBuilt, waitUntilHealthy } from '../helpers/process.js';
 
 /** Variables this test gives through `.env` only; the test runner's own environment must not set them. */
 const FROM_FILE = ['PORT', 'HOST', 'DATABASE_URL', 'SHUTDOWN_DRAIN_MS'];
@@ -34,7 +33,7 @@ describe('.env', () => {
         '',
       ].join('\n'),
     );
-    const run = runBuilt(t, 'server.js', { LOG_LEVEL: 'info', LOG_DIR: '' }, dir);
+    const run = runBuilt(t, 'server.js', { LOG_LEVEL: 'info', LOG_DIR: '' }, { cwd: dir });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitUntilHealthy(run, baseUrl);
     const created = await fetch(`${baseUrl}/api/items/`, {
@@ -59,7 +58,12 @@ describe('.env', () => {
   it('that cannot be read stops the start with one line', async (t) => {
     const dir = scratchDir(t);
     fs.mkdirSync(path.join(dir, '.env'));
-    const run = runBuilt(t, 'server.js', { HOST: '127.0.0.1', PORT: '0', DATABASE_URL: 'sqlite://:memory:' }, dir);
+    const run = runBuilt(
+      t,
+      'server.js',
+      { HOST: '127.0.0.1', PORT: '0', DATABASE_URL: 'sqlite://:memory:' },
+      { cwd: dir },
+    );
     assert.equal(await run.closed, 1);
     const lines = run.stderr().split('\n').filter(Boolean);
     assert.equal(lines.length, 1, run.stderr());

@@ -13,7 +13,7 @@ import { Readiness } from '../../src/ops/readiness.js';
 import type { TestContext } from 'node:test';
 import { startTestApp } from '../helpers/app.js';
 import { BACKENDS } from '../helpers/backends.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/process.js';
 
 /** One sample line of the Prometheus text format: name, labels, value. */
 interface Sample {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { scratchDir, startTestApp } from '../helpers/app.js';
 import { jsonLines } from '../helpers/raw-http.js';
-import { freePort } from '../helpers/server.js';
+import { freePort } from '../helpers/process.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { scratchDir, startTestApp } from '../helpers/app.js';
 import { connect, jsonLines, parseResponses, waitFor } from '../helpers/raw-http.js';
-import { startServerProcess } from '../helpers/server.js';
+import { startServer } from '../helpers/process.js';
 
 function postHead(port: number, body: string): string {
   return (
@@ -23,13 +23,12 @@ describe('graceful shutdown on SIGTERM', () => {
   it('keeps serving through the drain, finishes every in-flight request with 2xx, and exits 0', async (t) => {
     const dir = scratchDir(t);
     const dbFile = path.join(dir, 'db.sqlite3');
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: `sqlite:///${dbFile}`,
       LOG_DIR: dir,
       LOG_LEVEL: 'info',
       SHUTDOWN_DRAIN_MS: '3000',
     });
-    t.after(() => server.child.kill('SIGKILL'));
     const logLines = () => jsonLines(server.output());
 
     // Five POSTs in flight: headers and half the body sent, the rest held back.
@@ -68,7 +67,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const answers = await Promise.all(slow.map((c) => c.closed));
     const late = parseResponses(await keepAlive.closed)[2];
 
-    assert.equal(await server.exited, 0, server.output());
+    assert.equal(await server.closed, 0, server.output());
     const responses = answers.map(parseResponses);
     for (const [i, [response]] of responses.entries()) {
       assert.equal(response?.status, 201, `slow request ${i}: ${answers[i]}`);
@@ -95,13 +94,12 @@ describe('graceful shutdown on SIGTERM', () => {
 
   it('answers a request on a keep-alive socket left idle through the drain with 503 and Connection: close, not a reset', async (t) => {
     const dir = scratchDir(t);
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
       LOG_DIR: '',
       LOG_LEVEL: 'info',
       SHUTDOWN_DRAIN_MS: '300',
     });
-    t.after(() => server.child.kill('SIGKILL'));
     const logLines = () => jsonLines(server.output());
     const idle = await Promise.all([connect(server.port), connect(server.port)]);
     for (const connection of idle) {
@@ -121,35 +119,33 @@ describe('graceful shutdown on SIGTERM', () => {
 
     // The socket nobody used again is closed once the grace is over, and the process exits 0.
     assert.equal(parseResponses(await untouched.closed).length, 1);
-    assert.equal(await server.exited, 0, server.output());
+    assert.equal(await server.closed, 0, server.output());
     const answered = logLines().find((l) => l.msg === 'response' && l.reqId === 'after-drain');
     assert.equal(answered?.status, 503, 'the 503 is logged like any response');
   });
 
   it('skips the drain on SIGINT and exits 0 at once', async (t) => {
     const dir = scratchDir(t);
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
       LOG_DIR: '',
       SHUTDOWN_DRAIN_MS: '600000',
       SHUTDOWN_TIMEOUT: '600001',
     });
-    t.after(() => server.child.kill('SIGKILL'));
     server.child.kill('SIGINT');
-    assert.equal(await server.exited, 0);
+    assert.equal(await server.closed, 0);
     const started = jsonLines(server.output()).find((l) => l.msg === 'shutdown started');
     assert.equal(started?.drainMs, 0);
   });
 
   it('forces exit 1 after SHUTDOWN_TIMEOUT when a request never finishes', async (t) => {
     const dir = scratchDir(t);
-    const server = await startServerProcess({
+    const server = await startServer(t, {
       DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
       LOG_DIR: '',
       SHUTDOWN_DRAIN_MS: '0',
       SHUTDOWN_TIMEOUT: '1000',
     });
-    t.after(() => server.child.kill('SIGKILL'));
     const stuck = await connect(server.port);
     const body = JSON.stringify({ product: 'Never', price: 1 });
     await stuck.write(postHead(server.port, body) + body.slice(0, 5));
@@ -158,7 +154,7 @@ describe('graceful shutdown on SIGTERM', () => {
       'the stuck request to arrive',
     );
     server.child.kill('SIGTERM');
-    assert.equal(await server.exited, 1);
+    assert.equal(await server.closed, 1);
     assert.ok(jsonLines(server.output()).some((l) => l.msg === 'shutdown timed out; exiting'));
   });
 });
@@ -180,8 +176,7 @@ describe('keep-alive behind an ALB', () => {
 
   it('the built server announces the keep-alive timeout on its responses', async (t) => {
     const dir = scratchDir(t);
-    const server = await startServerProcess({ DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`, LOG_DIR: '' });
-    t.after(() => server.child.kill('SIGKILL'));
+    const server = await startServer(t, { DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`, LOG_DIR: '' });
     const connection = await connect(server.port);
     t.after(() => connection.socket.destroy());
     await connection.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
