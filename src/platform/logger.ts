@@ -1,9 +1,10 @@
 /**
  * JSON-lines logging to stdout and to `LOG_DIR/api_server.log`, through pino.
  *
- * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; they are
- * flushed synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal
- * stop (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
+ * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; the lines of
+ * one event-loop turn reach them as one write each (platform/line-batch.ts). They are flushed
+ * synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal stop
+ * (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
  * cannot be created (permissions, disk full, a read-only or virtual file system), is dropped from the
  * sinks and reported once on stdout; the service keeps serving.
  *
@@ -12,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { LineBatch, MAX_CHUNK_BYTES } from './line-batch.js';
 
 /** The log file's name inside `LOG_DIR`, as the replaced service named it. */
 export const LOG_FILE_NAME = 'api_server.log';
@@ -80,10 +82,13 @@ function makeDirectory(dir: string): void {
  * `authorization` and `cookie` headers are redacted wherever they appear under `req.headers`.
  */
 export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): LogSinks {
-  const stdout = pino.destination({ dest: stdoutFd, sync: false });
+  // maxWrite: sonic-boom joins queued chunks up to this size; kept at the batch's chunk size so
+  // each write to a pipe stays atomic (line-batch.ts).
+  const stdout = pino.destination({ dest: stdoutFd, sync: false, maxWrite: MAX_CHUNK_BYTES });
   // A closed stdout (EPIPE) must not crash the server.
   stdout.on('error', () => {});
-  const streams = pino.multistream([{ level: 'trace', stream: stdout }]);
+  let file: ReturnType<typeof pino.destination> | undefined;
+  const batch = new LineBatch(() => (file ? [stdout, file] : [stdout]));
   const logger = pino(
     {
       level,
@@ -91,21 +96,16 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       formatters: { level: (label) => ({ level: label }) },
       redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
     },
-    streams,
+    batch,
   );
 
-  let file: ReturnType<typeof pino.destination> | undefined;
   let filePath: string | undefined;
   if (logDir !== '') {
     filePath = path.resolve(logDir, LOG_FILE_NAME);
     let reported = false;
     const fileProblem = (err: unknown) => {
-      // Removed by identity: multistream keeps its entries sorted newest first, so a position
-      // could name stdout and keep the failing file, whose every write would fail and log again
-      // without end.
-      const entry = streams.streams.find((s) => s.stream === file) as { id?: number } | undefined;
-      if (entry?.id !== undefined) streams.remove(entry.id);
-      // Closed, so its descriptor and pending buffer don't keep the process alive.
+      // Dropped from the batch's sinks, whose every later write would fail and log again without end;
+      // closed, so its descriptor and pending buffer don't keep the process alive.
       const broken = file;
       file = undefined;
       try {
@@ -126,7 +126,6 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       // ready at once, and an unopenable file is reported below like an unwritable one.
       file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false });
       file.on('error', fileProblem);
-      streams.add({ level: 'trace', stream: file });
     } catch (err) {
       fileProblem(err);
     }
@@ -136,6 +135,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
     logger,
     filePath,
     flush() {
+      batch.flush();
       for (const stream of [file, stdout]) {
         try {
           stream?.flushSync();
@@ -145,6 +145,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       }
     },
     async end(timeoutMs = 2000) {
+      batch.flush();
       const ended = [file, stdout].map(
         (stream) =>
           new Promise<void>((resolve) => {
