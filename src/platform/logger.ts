@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { LineBatch, MAX_CHUNK_BYTES } from './line-batch.js';
+import { LineBatch } from './line-batch.js';
 
 /** The log file's name inside `LOG_DIR`, as the replaced service named it. */
 export const LOG_FILE_NAME = 'api_server.log';
@@ -40,6 +40,14 @@ export interface LoggerOptions {
   /** Where the console copy goes: a file descriptor (default 1, stdout). */
   stdoutFd?: number;
 }
+
+/**
+ * Most bytes one write to a sink carries (sonic-boom `maxWrite`, 16 KiB by default). A sink has one
+ * write in flight and starts the next when it completes, at most once per event-loop turn; under
+ * load one turn's lines can pass 16 KiB, and with writes that small the backlog, held in memory,
+ * grew without end. 1 MiB drains any backlog in a write or two.
+ */
+const MAX_WRITE_BYTES = 1024 * 1024;
 
 let lastMs = Number.NaN;
 let lastTime = '';
@@ -82,9 +90,7 @@ function makeDirectory(dir: string): void {
  * `authorization` and `cookie` headers are redacted wherever they appear under `req.headers`.
  */
 export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): LogSinks {
-  // maxWrite: sonic-boom joins queued chunks up to this size; kept at the batch's chunk size so
-  // each write to a pipe stays atomic (line-batch.ts).
-  const stdout = pino.destination({ dest: stdoutFd, sync: false, maxWrite: MAX_CHUNK_BYTES });
+  const stdout = pino.destination({ dest: stdoutFd, sync: false, maxWrite: MAX_WRITE_BYTES });
   // A closed stdout (EPIPE) must not crash the server.
   stdout.on('error', () => {});
   let file: ReturnType<typeof pino.destination> | undefined;
@@ -124,7 +130,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       // start-up failure logged and flushed before that open completes was lost from the file (and
       // pino's exit hook then threw "sonic boom is not ready yet"). With a descriptor the stream is
       // ready at once, and an unopenable file is reported below like an unwritable one.
-      file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false });
+      file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false, maxWrite: MAX_WRITE_BYTES });
       file.on('error', fileProblem);
     } catch (err) {
       fileProblem(err);

@@ -1,13 +1,13 @@
 /**
  * Log lines batched per event-loop turn (src/platform/line-batch.ts): one hand-over per sink per
- * turn, in chunks of whole lines that a pipe writes atomically, and nothing held back by a flush.
+ * turn, and nothing held back by a flush.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { LineBatch, MAX_CHUNK_BYTES } from '../../src/platform/line-batch.js';
+import { LineBatch } from '../../src/platform/line-batch.js';
 import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
 import { scratchDir } from '../helpers/app.js';
 
@@ -30,23 +30,6 @@ describe('LineBatch', () => {
     batch.write('{"n":10}\n');
     await nextTurn();
     assert.deepEqual(a.chunks, [expected, '{"n":10}\n'], 'a later turn, a later write');
-  });
-
-  it(`cuts chunks at line ends, each at most ${MAX_CHUNK_BYTES} UTF-8 bytes unless one line is longer`, async () => {
-    const sink = recordingSink();
-    const batch = new LineBatch(() => [sink]);
-    // Two-byte characters: a chunk counted in UTF-16 units would pass the limit in bytes.
-    const lines = Array.from({ length: 100 }, (_, i) => `{"n":${i},"s":"${'é'.repeat(60)}"}\n`);
-    const long = `{"s":"${'x'.repeat(MAX_CHUNK_BYTES + 10)}"}\n`;
-    for (const line of [...lines.slice(0, 50), long, ...lines.slice(50)]) batch.write(line);
-    await nextTurn();
-    assert.equal(sink.chunks.join(''), [...lines.slice(0, 50), long, ...lines.slice(50)].join(''), 'all, in order');
-    assert.ok(sink.chunks.length > 2);
-    for (const chunk of sink.chunks) {
-      assert.ok(chunk.endsWith('\n'), 'whole lines');
-      if (chunk !== long) assert.ok(Buffer.byteLength(chunk) <= MAX_CHUNK_BYTES, `${Buffer.byteLength(chunk)} bytes`);
-    }
-    assert.ok(sink.chunks.includes(long), 'the long line alone');
   });
 
   it('flush() hands over at once what the turn holds', () => {
