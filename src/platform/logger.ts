@@ -25,6 +25,11 @@ export interface LogSinks {
   /** Writes out everything buffered, synchronously. Call before the process exits. */
   flush(): void;
   /**
+   * Writes `text` (whole lines) to the stdout sink alone, after the lines logged so far: how a
+   * cluster primary passes on its workers' lines (process/cluster.ts).
+   */
+  writeStdout(text: string): void;
+  /**
    * Writes out everything, including a write already in flight (which {@link flush} cannot wait
    * for, so `process.exit()` right after it can lose the last line), then closes the sinks.
    * Resolves within `timeoutMs`. Nothing may be logged afterwards: call it last before exiting.
@@ -149,6 +154,10 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
           // not open yet, or the disk refused: nothing more can be done synchronously
         }
       }
+    },
+    writeStdout(text) {
+      batch.flush();
+      stdout.write(text);
     },
     async end(timeoutMs = 2000) {
       batch.flush();
