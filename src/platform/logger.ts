@@ -47,12 +47,14 @@ export interface LoggerOptions {
 }
 
 /**
- * Most bytes one write to a sink carries (sonic-boom `maxWrite`, 16 KiB by default). A sink has one
- * write in flight and starts the next when it completes, at most once per event-loop turn; under
- * load one turn's lines can pass 16 KiB, and with writes that small the backlog, held in memory,
- * grew without end. 1 MiB drains any backlog in a write or two.
+ * Most bytes one write to a sink carries (sonic-boom `maxWrite`, 16 KiB by default): Linux's
+ * default pipe capacity (pipe(7)). A sink has one write in flight and starts the next when it
+ * completes, at most once per event-loop turn; under load one turn's lines can pass 16 KiB, and
+ * with writes that small the backlog, held in memory, grew without end. Larger writes do not fit
+ * in a stdout pipe at once, and sonic-boom converts the rest of a partly written string to bytes
+ * again on each retry.
  */
-const MAX_WRITE_BYTES = 1024 * 1024;
+const MAX_WRITE_BYTES = 64 * 1024;
 
 let lastMs = Number.NaN;
 let lastTime = '';
