@@ -29,7 +29,7 @@ done
 # Medians per scenario, backend and side: req/s, and the server's CPU µs per request, which moves
 # far less with other load on the machine than req/s does.
 echo "medians (A = $rev, B = working tree):"
-sed -E 's/^round [0-9]+ ([AB]) +([a-z].*[a-z=0-9]) +(sqlite|postgres) +([0-9]+) req\/s.*CPU ([0-9]+) µs\/req.*/\1|\2|\3|\4|\5/' "$out" |
+sed -E 's/^round [0-9]+ ([AB]) +([a-z].*[a-z=0-9)]) +(sqlite|postgres) +([0-9]+) req\/s.*CPU ([0-9]+) µs\/req.*/\1|\2|\3|\4|\5/' "$out" |
   sort -t'|' -k2,2 -k3,3 -k1,1 |
   awk -F'|' '
     function median(list,   n, v, i, j, t) {

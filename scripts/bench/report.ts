@@ -113,6 +113,22 @@ export function verdicts(rows: readonly Row[]): Verdict[] {
         met: cost <= 0.1,
       });
     }
+    // The Idempotency-Key target: a keyed create costs at most 15% more than a plain one,
+    // in requests/s (the database's extra insert included) and in the server's CPU per request.
+    const plain = find('create', backend);
+    const keyed = find('create (Idempotency-Key)', backend);
+    if (plain && keyed) {
+      const slower = 1 - keyed.best.rps / plain.best.rps;
+      const cpu =
+        keyed.best.cpuUsPerRequest !== undefined && plain.best.cpuUsPerRequest !== undefined
+          ? keyed.best.cpuUsPerRequest / plain.best.cpuUsPerRequest - 1
+          : undefined;
+      out.push({
+        target: `create with Idempotency-Key on ${backend}: <= 15% fewer req/s and <= 15% more CPU than create`,
+        value: `${fmt(slower * 100, 1)}% fewer req/s, ${cpu === undefined ? '?' : fmt(cpu * 100, 1)}% more CPU`,
+        met: slower <= 0.15 && (cpu === undefined || cpu <= 0.15),
+      });
+    }
     const single = service.filter((r) => r.backend === backend && r.rssMb.length === 1);
     if (single.length) {
       const rss = Math.max(...single.map((r) => r.rssMb[0]!));

@@ -70,9 +70,16 @@ export const SCENARIOS: readonly Scenario[] = [
     spec: { method: 'PATCH', paths: ids.map((id) => `/api/items/${id}/`), body: JSON.stringify({ price: 4321 }) },
   },
   {
+    // A header new on every request, which the service ignores: the load tool then builds each
+    // request as it does for the keyed create below, so the two differ by the key alone.
     name: 'create',
     status: 201,
-    spec: { method: 'POST', paths: ['/api/items/'], body: JSON.stringify({ product: 'Bench item', price: 100 }) },
+    spec: {
+      method: 'POST',
+      paths: ['/api/items/'],
+      body: JSON.stringify({ product: 'Bench item', price: 100 }),
+      uniqueHeader: 'X-Bench-Request',
+    },
   },
   {
     // Each request a new key: the stored answer and the purge are the whole extra cost (target: at

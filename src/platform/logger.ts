@@ -1,9 +1,10 @@
 /**
  * JSON-lines logging to stdout and to `LOG_DIR/api_server.log`, through pino.
  *
- * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; they are
- * flushed synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal
- * stop (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
+ * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; the lines of
+ * one event-loop turn reach them as one write each (platform/line-batch.ts). They are flushed
+ * synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal stop
+ * (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
  * cannot be created (permissions, disk full, a read-only or virtual file system), is dropped from the
  * sinks and reported once on stdout; the service keeps serving.
  *
@@ -12,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { LineBatch } from './line-batch.js';
 
 /** The log file's name inside `LOG_DIR`, as the replaced service named it. */
 export const LOG_FILE_NAME = 'api_server.log';
@@ -22,6 +24,11 @@ export interface LogSinks {
   readonly filePath: string | undefined;
   /** Writes out everything buffered, synchronously. Call before the process exits. */
   flush(): void;
+  /**
+   * Writes `text` (whole lines) to the stdout sink alone, after the lines logged so far: how a
+   * cluster primary passes on its workers' lines (process/cluster.ts).
+   */
+  writeStdout(text: string): void;
   /**
    * Writes out everything, including a write already in flight (which {@link flush} cannot wait
    * for, so `process.exit()` right after it can lose the last line), then closes the sinks.
@@ -38,6 +45,16 @@ export interface LoggerOptions {
   /** Where the console copy goes: a file descriptor (default 1, stdout). */
   stdoutFd?: number;
 }
+
+/**
+ * Most bytes one write to a sink carries (sonic-boom `maxWrite`, 16 KiB by default): Linux's
+ * default pipe capacity (pipe(7)). A sink has one write in flight and starts the next when it
+ * completes, at most once per event-loop turn; under load one turn's lines can pass 16 KiB, and
+ * with writes that small the backlog, held in memory, grew without end. Larger writes do not fit
+ * in a stdout pipe at once, and sonic-boom converts the rest of a partly written string to bytes
+ * again on each retry.
+ */
+const MAX_WRITE_BYTES = 64 * 1024;
 
 let lastMs = Number.NaN;
 let lastTime = '';
@@ -80,10 +97,11 @@ function makeDirectory(dir: string): void {
  * `authorization` and `cookie` headers are redacted wherever they appear under `req.headers`.
  */
 export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): LogSinks {
-  const stdout = pino.destination({ dest: stdoutFd, sync: false });
+  const stdout = pino.destination({ dest: stdoutFd, sync: false, maxWrite: MAX_WRITE_BYTES });
   // A closed stdout (EPIPE) must not crash the server.
   stdout.on('error', () => {});
-  const streams = pino.multistream([{ level: 'trace', stream: stdout }]);
+  let file: ReturnType<typeof pino.destination> | undefined;
+  const batch = new LineBatch(() => (file ? [stdout, file] : [stdout]));
   const logger = pino(
     {
       level,
@@ -91,21 +109,16 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       formatters: { level: (label) => ({ level: label }) },
       redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
     },
-    streams,
+    batch,
   );
 
-  let file: ReturnType<typeof pino.destination> | undefined;
   let filePath: string | undefined;
   if (logDir !== '') {
     filePath = path.resolve(logDir, LOG_FILE_NAME);
     let reported = false;
     const fileProblem = (err: unknown) => {
-      // Removed by identity: multistream keeps its entries sorted newest first, so a position
-      // could name stdout and keep the failing file, whose every write would fail and log again
-      // without end.
-      const entry = streams.streams.find((s) => s.stream === file) as { id?: number } | undefined;
-      if (entry?.id !== undefined) streams.remove(entry.id);
-      // Closed, so its descriptor and pending buffer don't keep the process alive.
+      // Dropped from the batch's sinks, whose every later write would fail and log again without end;
+      // closed, so its descriptor and pending buffer don't keep the process alive.
       const broken = file;
       file = undefined;
       try {
@@ -124,9 +137,8 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       // start-up failure logged and flushed before that open completes was lost from the file (and
       // pino's exit hook then threw "sonic boom is not ready yet"). With a descriptor the stream is
       // ready at once, and an unopenable file is reported below like an unwritable one.
-      file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false });
+      file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false, maxWrite: MAX_WRITE_BYTES });
       file.on('error', fileProblem);
-      streams.add({ level: 'trace', stream: file });
     } catch (err) {
       fileProblem(err);
     }
@@ -136,6 +148,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
     logger,
     filePath,
     flush() {
+      batch.flush();
       for (const stream of [file, stdout]) {
         try {
           stream?.flushSync();
@@ -144,7 +157,12 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
         }
       }
     },
+    writeStdout(text) {
+      batch.flush();
+      stdout.write(text);
+    },
     async end(timeoutMs = 2000) {
+      batch.flush();
       const ended = [file, stdout].map(
         (stream) =>
           new Promise<void>((resolve) => {

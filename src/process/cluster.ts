@@ -11,11 +11,15 @@
  * - forwards SIGTERM/SIGINT to every worker, which shuts down gracefully on its own
  *   (`process/shutdown.ts`), and exits 0 once all have exited (1 if one failed to stop cleanly, or
  *   if they have not all exited `PRIMARY_GRACE_MS` after the shutdown timeout: they are then killed).
- * - answers workers' `/metrics` with prom-client's aggregate of every worker's registry.
+ * - answers workers' `/metrics` with prom-client's aggregate of every worker's registry;
+ * - writes its workers' stdout to its own, whole lines at a time ({@link passOnLines}): workers
+ *   writing to one inherited pipe could interleave within a line, since a pipe keeps a write whole
+ *   only up to `PIPE_BUF` (4 KiB on Linux) and a turn's batch of log lines is often longer.
  *
  * @module
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { LogSinks } from '../platform/logger.js';
 import { AggregatorRegistry } from 'prom-client';
@@ -42,10 +46,43 @@ export interface PrimaryOptions {
   /** How many workers to keep running. */
   workers: number;
   logger: Logger;
-  /** The log sinks, ended before the primary exits. */
-  sinks: Pick<LogSinks, 'end'>;
+  /** The log sinks: workers' stdout lines go to `writeStdout`; ended before the primary exits. */
+  sinks: Pick<LogSinks, 'end' | 'writeStdout'>;
   /** The workers' own shutdown timeout, in ms. */
   shutdownTimeoutMs: number;
+}
+
+/** Longest wait, once every worker has exited, for the rest of their output, in ms. */
+const OUTPUT_GRACE_MS = 2000;
+
+/**
+ * Reads `stream` (a worker's stdout or stderr) and hands `write` whole lines only, each call one
+ * or more complete lines as read; a last line without a newline is handed over when the stream ends.
+ *
+ * @returns a promise settled when the stream has ended or closed.
+ */
+function passOnLines(stream: Readable, write: (text: string) => void): Promise<void> {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const end = chunk.lastIndexOf('\n');
+    if (end === -1) {
+      rest += chunk;
+      return;
+    }
+    write(rest + chunk.slice(0, end + 1));
+    rest = chunk.slice(end + 1);
+  });
+  return new Promise((resolve) => {
+    const done = () => {
+      if (rest !== '') write(rest);
+      rest = '';
+      resolve();
+    };
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
 }
 
 /** Runs the cluster primary: forks, supervises, and relays signals (see the module description). */
@@ -56,16 +93,27 @@ export function runPrimary({ workers: size, logger, sinks, shutdownTimeoutMs }: 
   let stopping = false;
   let exitCode = 0;
 
+  const outputs = new Set<Promise<void>>();
   let finishing = false;
   const finish = () => {
     if (finishing) return;
     finishing = true;
-    logger.info({ exitCode }, 'primary exiting');
-    void sinks.end().then(() => process.exit(exitCode));
+    const grace = new Promise((resolve) => setTimeout(resolve, OUTPUT_GRACE_MS).unref());
+    void Promise.race([Promise.all(outputs), grace])
+      .then(() => {
+        logger.info({ exitCode }, 'primary exiting');
+        return sinks.end();
+      })
+      .then(() => process.exit(exitCode));
   };
+  // Workers get pipes of their own for stdout and stderr (`silent`), read here.
+  cluster.setupPrimary({ silent: true });
   const fork = () => {
     const worker = cluster.fork();
     live.add(worker);
+    const { stdout, stderr } = worker.process;
+    if (stdout) outputs.add(passOnLines(stdout, (text) => sinks.writeStdout(text)));
+    if (stderr) outputs.add(passOnLines(stderr, (text) => process.stderr.write(text)));
     worker.on('message', (message: unknown) => {
       if (!isMetricsMessage(message)) return;
       aggregator.clusterMetrics().then(

@@ -1,6 +1,7 @@
 /**
  * The process model: `WEB_CONCURRENCY` workers under a primary that migrates once,
- * replaces a worker that dies (and logs it), aggregates `/metrics`, relays SIGTERM and exits 0.
+ * replaces a worker that dies (and logs it), aggregates `/metrics`, relays SIGTERM and exits 0,
+ * and passes on its workers' log lines whole.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -76,6 +77,39 @@ describe('WEB_CONCURRENCY workers', () => {
       [0, 0],
     );
     assert.equal(lines().at(-1)?.msg, 'primary exiting');
+  });
+
+  it("keeps two workers' lines whole on their shared stdout under load", async (t) => {
+    const dir = scratchDir(t);
+    // At debug each request body is logged, ~1.5 KB a line: a turn's lines pass the 4 KiB a pipe
+    // keeps whole, so two workers writing to one pipe would cut into each other's lines.
+    const server = await startServer(t, {
+      DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`,
+      LOG_DIR: '',
+      LOG_LEVEL: 'debug',
+      LOG_BODY_MAX: '4000',
+      WEB_CONCURRENCY: '2',
+      SHUTDOWN_DRAIN_MS: '0',
+    });
+    await waitFor(() => jsonLines(server.output()).filter((l) => l.msg === 'worker listening').length === 2, 'workers');
+    const n = 400;
+    const note = 'n'.repeat(1400);
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const response = await fetch(`${server.baseUrl}/api/items/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ product: `Item ${i}`, price: i, note }),
+        });
+        assert.equal(response.status, 201);
+      }),
+    );
+    server.child.kill('SIGTERM');
+    assert.equal(await server.closed, 0);
+    const lines = jsonLines(server.output());
+    const bodies = lines.filter((l) => l.msg === 'request body');
+    assert.equal(bodies.length, n, 'every body line, whole');
+    assert.equal(new Set(bodies.map((l) => l.pid)).size, 2, 'from both workers');
   });
 
   it('stops with exit code 1 when workers cannot boot (port taken), instead of forking forever', async (t) => {

@@ -1,0 +1,79 @@
+/**
+ * Log lines batched per event-loop turn (src/platform/line-batch.ts): one hand-over per sink per
+ * turn, and nothing held back by a flush.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { LineBatch } from '../../src/platform/line-batch.js';
+import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
+import { scratchDir } from '../helpers/app.js';
+
+/** A sink that keeps every chunk it is handed. */
+function recordingSink() {
+  const chunks: string[] = [];
+  return { chunks, write: (chunk: string) => chunks.push(chunk) };
+}
+
+describe('LineBatch', () => {
+  it('hands the lines of one turn to every sink once, when the turn ends', async () => {
+    const [a, b] = [recordingSink(), recordingSink()];
+    const batch = new LineBatch(() => [a, b]);
+    for (let i = 0; i < 10; i++) batch.write(`{"n":${i}}\n`);
+    assert.deepEqual(a.chunks, [], 'nothing before the turn ends');
+    await nextTurn();
+    const expected = Array.from({ length: 10 }, (_, i) => `{"n":${i}}\n`).join('');
+    assert.deepEqual(a.chunks, [expected]);
+    assert.deepEqual(b.chunks, [expected]);
+    batch.write('{"n":10}\n');
+    await nextTurn();
+    assert.deepEqual(a.chunks, [expected, '{"n":10}\n'], 'a later turn, a later write');
+  });
+
+  it('flush() hands over at once what the turn holds', () => {
+    const sink = recordingSink();
+    const batch = new LineBatch(() => [sink]);
+    batch.write('{"a":1}\n');
+    batch.flush();
+    assert.deepEqual(sink.chunks, ['{"a":1}\n']);
+    batch.flush();
+    assert.equal(sink.chunks.length, 1, 'nothing twice');
+  });
+
+  it('keeps serving the other sinks when one throws', async () => {
+    const good = recordingSink();
+    const batch = new LineBatch(() => [
+      {
+        write: () => {
+          throw new Error('SonicBoom destroyed');
+        },
+      },
+      good,
+    ]);
+    batch.write('{"a":1}\n');
+    await nextTurn();
+    assert.deepEqual(good.chunks, ['{"a":1}\n']);
+  });
+});
+
+describe('createLogger with batched lines', () => {
+  it('writes lines logged in this very turn to the file and stdout when flushed', (t) => {
+    const dir = scratchDir(t);
+    const stdoutPath = path.join(dir, 'stdout.log');
+    const stdoutFd = fs.openSync(stdoutPath, 'a');
+    t.after(() => fs.closeSync(stdoutFd));
+    const sinks = createLogger({ level: 'info', logDir: dir, stdoutFd });
+    for (let i = 0; i < 500; i++) sinks.logger.info({ i }, 'line');
+    sinks.flush();
+    for (const file of [path.join(dir, LOG_FILE_NAME), stdoutPath]) {
+      const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+      assert.equal(lines.length, 500, file);
+      assert.deepEqual(
+        lines.map((line) => (JSON.parse(line) as { i: number }).i),
+        Array.from({ length: 500 }, (_, i) => i),
+      );
+    }
+  });
+});
