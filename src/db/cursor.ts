@@ -154,8 +154,33 @@ export async function openPgCursor<R>(
   };
 }
 
-/** Idle SQLite reader connections kept open for the next cursor. */
-const IDLE_READERS = 2;
+/**
+ * Idle SQLite reader connections kept open for the next cursor: as many as lists commonly run at
+ * once. Cursors share each event-loop turn's slice, so under load every list in flight holds its
+ * reader for a turn or more; with 2 kept, 32 clients asking for a short filtered list made nearly
+ * every request open (and then close) a connection of its own, and cost 2.7 times the CPU of what
+ * they cost with 32 kept (BENCHMARKS.md, "SQLite readers kept for the next list"). A burst beyond
+ * this opens more and closes them once done.
+ */
+const IDLE_READERS = 32;
+
+/** Prepared statements kept per reader connection; lists use a few SQL texts (filters × orderings). */
+const READER_STATEMENTS = 64;
+
+/** Each reader connection's statements, by SQL text, prepared once with `safeIntegers`. */
+const readerStatements = new WeakMap<SQLite.Database, Map<string, SQLite.Statement<unknown[], unknown>>>();
+
+function readerStatement<R>(connection: SQLite.Database, sql: string): SQLite.Statement<unknown[], R> {
+  let statements = readerStatements.get(connection);
+  if (!statements) readerStatements.set(connection, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (!statement) {
+    if (statements.size >= READER_STATEMENTS) statements.clear();
+    statement = connection.prepare<unknown[], unknown>(sql).safeIntegers(true);
+    statements.set(sql, statement);
+  }
+  return statement as SQLite.Statement<unknown[], R>;
+}
 
 /**
  * SQLite connections that only run cursors. While a statement is being iterated, better-sqlite3
@@ -211,7 +236,10 @@ export class SqliteReaders {
           await nextSlice();
           if (closed) return [];
           if (!rows) {
-            const statement = connection.prepare<unknown[], R>(query.sql).safeIntegers(true);
+            // One cursor at a time per reader connection, so its cached statement is never busy.
+            const statement = inMemory
+              ? connection.prepare<unknown[], R>(query.sql).safeIntegers(true)
+              : readerStatement<R>(connection, query.sql);
             rows = inMemory
               ? statement.all(query.parameters as unknown[])[Symbol.iterator]()
               : statement.iterate(query.parameters as unknown[]);
