@@ -25,11 +25,12 @@ import {
   Kysely,
   Migrator,
   PostgresAdapter,
-  PostgresIntrospector,
   PostgresQueryCompiler,
   sql,
   type DatabaseConnection,
+  type DatabaseIntrospector,
   type Dialect,
+  type TableMetadata,
   type Migration,
   type MigrationResult,
 } from 'kysely';
@@ -100,6 +101,34 @@ class LockedByTransactionAdapter extends PostgresAdapter {
 }
 
 /**
+ * What the `Migrator` asks about tables (whether its own exist), answered from the current schema
+ * alone. Kysely's `PostgresIntrospector` reads every schema's tables and columns, and that query
+ * fails with 3F000 (invalid_schema_name) when another schema is dropped while it runs (another
+ * service's, a finished test's); columns are left empty, as the `Migrator` reads only names.
+ */
+class CurrentSchemaIntrospector implements DatabaseIntrospector {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see migrateToLatest
+  constructor(private readonly db: Kysely<any>) {}
+
+  async getSchemas() {
+    const { rows } = await sql<{ name: string }>`select current_schema() as name`.execute(this.db);
+    return rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ name: string; schema: string; view: boolean }>`
+      select c.relname as name, n.nspname as schema, c.relkind in ('v', 'm') as view
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v', 'm')`.execute(this.db);
+    return rows.map(({ name, schema, view }) => ({ name, schema, isView: view, columns: [] }));
+  }
+
+  async getMetadata() {
+    return { tables: await this.getTables() };
+  }
+}
+
+/**
  * A Kysely dialect over one connection that is already inside the migration's transaction, so every
  * query of the `Migrator` (its table checks included) runs in that transaction, after the lock.
  */
@@ -116,7 +145,7 @@ function inTransaction(connection: DatabaseConnection): Dialect {
     }),
     createAdapter: () => new LockedByTransactionAdapter(),
     createQueryCompiler: () => new PostgresQueryCompiler(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
+    createIntrospector: (db) => new CurrentSchemaIntrospector(db),
   };
 }
 

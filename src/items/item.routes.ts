@@ -230,19 +230,27 @@ export async function itemRoutes(
   }
 
   /**
-   * The list, read through a cursor. Its first batch is read before anything is answered, so a
-   * database that fails at once gets the usual error response (503); a list longer than one batch
-   * is then streamed (drf/array-stream.ts), and a failure after that cuts the response.
+   * The list. Its first batch is read before anything is answered (on PostgreSQL by an ordinary
+   * query limited to one row more than a batch, on SQLite through a cursor), so a database that
+   * fails at once gets the usual error response (503); a list longer than one batch is then read
+   * again through a cursor and streamed (drf/array-stream.ts), and a failure after that cuts the
+   * response.
    */
   async function list(request: FastifyRequest, reply: FastifyReply) {
-    const query = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request)).compile();
+    const builder = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request));
+    const query = builder.compile();
     if (untaggedPreconditionsFail(request)) return sendNotModified(reply);
-    let { cursor, first } = await openList(query);
-    if (first.length < LIST_BATCH_ROWS) {
+    if (db.client === 'postgres') {
+      // One ordinary query for a list that fits in a batch (most filtered lists): a cursor costs a
+      // pooled connection held across reads and a portal. On SQLite the query stays behind a cursor,
+      // whose reads share each turn's slice: a search scans the whole table however few it finds.
+      const rows = await builder.limit(LIST_BATCH_ROWS + 1).execute();
+      if (rows.length <= LIST_BATCH_ROWS) return rows;
+    } else {
+      const { cursor, first } = await openList(query);
       await cursor.close();
-      return first;
+      if (first.length < LIST_BATCH_ROWS) return first;
     }
-    await cursor.close();
     if (request.method === 'HEAD') {
       // Headers only: no need to read the rest (Fastify drains a stream answered to HEAD).
       return reply.type('application/json; charset=utf-8').send(Readable.from([]));
@@ -252,7 +260,7 @@ export async function itemRoutes(
     // the answer is still one consistent read; the first batch is all that is read twice. The
     // database's limit is a second later than the stream's, a backstop: the stream's own timer
     // closes the cursor cleanly first.
-    ({ cursor, first } = await openList(query, listStreamTimeoutMs + 1000));
+    const { cursor, first } = await openList(query, listStreamTimeoutMs + 1000);
     // The route's own 200 serializer, so each batch is written exactly as the whole array would be.
     const serialize = reply.getSerializationFunction('200') as unknown as (items: readonly Item[]) => string;
     return sendArrayStream(request, reply, {
