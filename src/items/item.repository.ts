@@ -261,42 +261,45 @@ interface PgCreateOnceRow {
 }
 
 /**
- * SQLite: the statements of a keyed create, prepared once per database. The key's insert replaces
- * a row only when it runs after {@link SqliteCreateOnce.previous} found no unexpired answer under
- * the write lock, so the row it replaces can only be an expired one.
+ * SQLite: the keyed create as one better-sqlite3 transaction of statements prepared once per
+ * database (the transaction function too: making it costs on every call). The key's insert
+ * replaces a row only when it runs after the lookup found no unexpired answer under the write lock,
+ * so the row it replaces can only be an expired one.
  */
-interface SqliteCreateOnce {
-  purge: SQLite.Statement<[cutoff: number], void>;
-  previous: SQLite.Statement<[key: string, cutoff: number], StoredAnswer>;
-  insertItem: SQLite.Statement<[product: string, price: number], VersionedItem>;
-  insertKey: SQLite.Statement<[key: string, fingerprint: string, createdAt: number, body: string], void>;
-}
+type SqliteCreateOnce = SQLite.Transaction<(item: ItemWrite, claim: KeyClaim) => KeyedOutcome<VersionedItem>>;
 
-const sqliteStatements = new WeakMap<SQLite.Database, SqliteCreateOnce>();
+const sqliteCreateOnces = new WeakMap<SQLite.Database, SqliteCreateOnce>();
 
 function sqliteCreateOnce(database: SQLite.Database): SqliteCreateOnce {
-  let statements = sqliteStatements.get(database);
-  if (!statements) {
-    statements = {
-      purge: database.prepare(
-        `delete from idempotency_key where key in (
-          select key from idempotency_key where created_at < ? order by created_at limit ${PURGE_BATCH})`,
-      ),
-      previous: database.prepare(
-        'select fingerprint, status, body from idempotency_key where key = ? and created_at >= ?',
-      ),
-      insertItem: database.prepare(
-        'insert into myapi_item (product, price) values (?, ?) returning id, product, price, version',
-      ),
-      insertKey: database.prepare(
-        `insert into idempotency_key (key, fingerprint, created_at, status, body) values (?, ?, ?, 201, ?)
-         on conflict (key) do update set fingerprint = excluded.fingerprint, created_at = excluded.created_at,
-           status = excluded.status, body = excluded.body`,
-      ),
-    };
-    sqliteStatements.set(database, statements);
+  let createOnce = sqliteCreateOnces.get(database);
+  if (!createOnce) {
+    const purge = database.prepare<[cutoff: number], void>(
+      `delete from idempotency_key where key in (
+        select key from idempotency_key where created_at < ? order by created_at limit ${PURGE_BATCH})`,
+    );
+    const previous = database.prepare<[key: string, cutoff: number], StoredAnswer>(
+      'select fingerprint, status, body from idempotency_key where key = ? and created_at >= ?',
+    );
+    const insertItem = database.prepare<[product: string, price: number], VersionedItem>(
+      'insert into myapi_item (product, price) values (?, ?) returning id, product, price, version',
+    );
+    const insertKey = database.prepare<[key: string, fingerprint: string, createdAt: number, body: string], void>(
+      `insert into idempotency_key (key, fingerprint, created_at, status, body) values (?, ?, ?, 201, ?)
+       on conflict (key) do update set fingerprint = excluded.fingerprint, created_at = excluded.created_at,
+         status = excluded.status, body = excluded.body`,
+    );
+    createOnce = database.transaction((item: ItemWrite, claim: KeyClaim): KeyedOutcome<VersionedItem> => {
+      const cutoff = claim.now - claim.ttlMs;
+      if (purgeDue(database, claim)) purge.run(cutoff);
+      const answer = previous.get(claim.key, cutoff);
+      if (answer) return { kind: 'stored', answer };
+      const created = insertItem.get(item.product, item.price)!;
+      insertKey.run(claim.key, claim.fingerprint, claim.now, answerBody(created));
+      return { kind: 'done', value: created };
+    });
+    sqliteCreateOnces.set(database, createOnce);
   }
-  return statements;
+  return createOnce;
 }
 
 /** Per database handle: when its next keyed create purges expired keys. */
@@ -355,16 +358,8 @@ export async function createItemOnce(
     });
   }
   const { database } = handle;
-  const statements = sqliteCreateOnce(database);
-  const createOnce = database.transaction((): KeyedOutcome<VersionedItem> => {
-    if (purgeDue(database, claim)) statements.purge.run(cutoff);
-    const answer = statements.previous.get(claim.key, cutoff);
-    if (answer) return { kind: 'stored', answer };
-    const created = statements.insertItem.get(item.product, item.price)!;
-    statements.insertKey.run(claim.key, claim.fingerprint, claim.now, answerBody(created));
-    return { kind: 'done', value: created };
-  });
-  return db.connection().execute(async () => createOnce.immediate());
+  const createOnce = sqliteCreateOnce(database);
+  return db.connection().execute(async () => createOnce.immediate(item, claim));
 }
 
 /**

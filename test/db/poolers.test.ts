@@ -187,10 +187,14 @@ describe('migrations through PgBouncer in transaction mode', () => {
 describe('a database that cannot serve now answers 503', () => {
   it('ALLOW_CONNECTIONS false, then the database dropped: 503 {"detail"} with Retry-After, SQLSTATE logged', async (t) => {
     const name = `itemstore_db_${Math.random().toString(16).slice(2, 10)}`;
+    // No statement timeout for these sessions: DROP DATABASE waits for a checkpoint, which the
+    // other tests' writes can make outlast the role's default (the service's migrations set it).
     const admin = await connect(t, TEST_DATABASE_URL);
+    await admin.query('set statement_timeout = 0');
     await admin.query(`create database ${name}`);
     t.after(async () => {
       const cleanup = await connect(t, TEST_DATABASE_URL);
+      await cleanup.query('set statement_timeout = 0');
       await cleanup.query(`drop database if exists ${name} with (force)`);
     });
     const url = new URL(TEST_DATABASE_URL);
