@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseItem } from 'structured-headers';
 import type { KeyedOutcome } from '../db/idempotency-keys.js';
@@ -71,9 +71,7 @@ function sfString(value: string): string | undefined {
  * keys in another order, is the same request.
  */
 export function requestFingerprint(request: FastifyRequest, validated: unknown): string {
-  return createHash('sha256')
-    .update(`${request.method} ${request.routeOptions.url}\n${JSON.stringify(validated)}`)
-    .digest('base64url');
+  return hash('sha256', `${request.method} ${request.routeOptions.url}\n${JSON.stringify(validated)}`, 'base64url');
 }
 
 /**
