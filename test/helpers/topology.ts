@@ -162,7 +162,11 @@ backend instances
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
-  default-server inter 250ms fall 2 rise 1
+  # A check answered within 2 s counts (without timeout check HAProxy allows only inter, 250 ms,
+  # which an instance busy with 1,000 requests on a shared 2-core machine can miss, and then every
+  # instance was marked down at once); three failures in a row mark an instance down (750 ms).
+  timeout check 2s
+  default-server inter 250ms fall 3 rise 1
 ${servers.map((server, i) => `  server instance${i} 127.0.0.1:${server} check`).join('\n')}
 `;
   const cfgPath = path.join(dir, 'haproxy.cfg');
