@@ -104,9 +104,11 @@ export async function buildApp({
   });
 
   await app.register(drfErrors);
+  // Before security: CORS answers a preflight in its onRequest hook, and hooks run in this order,
+  // so the request line of a preflight is written only if logging's hook comes first.
+  await app.register(requestLogging, { bodyMax: config.logBodyMax });
   await app.register(security, { corsOrigins: config.corsOrigins });
   await app.register(metricsPlugin, { db });
-  await app.register(requestLogging, { bodyMax: config.logBodyMax });
   await app.register(requestId);
   await app.register(hostRequired);
   await app.register(readinessPlugin, { readiness });

@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseItem } from 'structured-headers';
 import type { KeyedOutcome } from '../db/idempotency-keys.js';
 import { ApiError } from './errors.js';
+import { parseExactJson } from './json.js';
 
 /** Longest key accepted, in characters (the common limit of APIs that take the header, and the column's width). */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
@@ -99,5 +100,5 @@ export function replayKeyedOutcome(
   if (outcome.answer.fingerprint !== fingerprint) {
     throw new ApiError(422, { detail: 'This Idempotency-Key was already used with a different request.' });
   }
-  return reply.code(outcome.answer.status).headers(headers).send(JSON.parse(outcome.answer.body));
+  return reply.code(outcome.answer.status).headers(headers).send(parseExactJson(outcome.answer.body));
 }

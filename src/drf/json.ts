@@ -64,3 +64,17 @@ export function parseJsonText(text: string): unknown {
 export function indentJson(text: string, indent: number): string {
   return stringifyLossless(parseLossless(text), undefined, indent) ?? text;
 }
+
+/**
+ * Parses JSON text the service wrote itself (a stored answer), integers exact: a number while safe,
+ * a bigint beyond 2^53 - 1 (which `JSON.parse` would round), so a replayed id keeps its digits.
+ *
+ * @throws {SyntaxError} when `text` is not JSON.
+ */
+export function parseExactJson(text: string): unknown {
+  return parseLossless(text, undefined, (source) => {
+    if (!/^-?\d+$/.test(source)) return Number(source);
+    const number = Number(source);
+    return Number.isSafeInteger(number) ? number : BigInt(source);
+  });
+}

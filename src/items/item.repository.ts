@@ -193,7 +193,8 @@ export async function createItem(db: Kysely<Database>, item: ItemWrite): Promise
 
 /** The answer stored with a key: the created item as the API shows it (no version). */
 function answerBody({ id, product, price }: Item): string {
-  return JSON.stringify({ id, product, price });
+  // Written by hand: JSON.stringify refuses a bigint id, and a number id would be rounded past 2^53.
+  return `{"id":${String(id)},"product":${JSON.stringify(product)},"price":${String(price)}}`;
 }
 
 /**
@@ -280,9 +281,12 @@ function sqliteCreateOnce(database: SQLite.Database): SqliteCreateOnce {
     const previous = database.prepare<[key: string, cutoff: number], StoredAnswer>(
       'select fingerprint, status, body from idempotency_key where key = ? and created_at >= ?',
     );
-    const insertItem = database.prepare<[product: string, price: number], VersionedItem>(
-      'insert into myapi_item (product, price) values (?, ?) returning id, product, price, version',
-    );
+    // safeIntegers: an id beyond 2^53 - 1 comes back exact (as exactRow carries it), not rounded.
+    const insertItem = database
+      .prepare<[product: string, price: number], VersionedItem>(
+        'insert into myapi_item (product, price) values (?, ?) returning id, product, price, version',
+      )
+      .safeIntegers(true);
     const insertKey = database.prepare<[key: string, fingerprint: string, createdAt: number, body: string], void>(
       `insert into idempotency_key (key, fingerprint, created_at, status, body) values (?, ?, ?, 201, ?)
        on conflict (key) do update set fingerprint = excluded.fingerprint, created_at = excluded.created_at,
@@ -293,7 +297,7 @@ function sqliteCreateOnce(database: SQLite.Database): SqliteCreateOnce {
       if (purgeDue(database, claim)) purge.run(cutoff);
       const answer = previous.get(claim.key, cutoff);
       if (answer) return { kind: 'stored', answer };
-      const created = insertItem.get(item.product, item.price)!;
+      const created = exactRow(insertItem.get(item.product, item.price)) as VersionedItem;
       insertKey.run(claim.key, claim.fingerprint, claim.now, answerBody(created));
       return { kind: 'done', value: created };
     });

@@ -110,7 +110,9 @@ function readOrdering(request: FastifyRequest): repository.ItemOrdering[] {
   const ordering: repository.ItemOrdering[] = [];
   for (const term of raw.split(',').map((t) => t.trim())) {
     const field = term.replace(/^-/, '') as repository.ItemOrdering['field'];
-    if ((ORDERING_FIELDS as readonly string[]).includes(field)) {
+    // A field named again cannot change the order its first term set, and SQLite refuses an ORDER BY
+    // of 2,000 terms or more (SQLITE_MAX_COLUMN; it was a 500): repeats are dropped.
+    if ((ORDERING_FIELDS as readonly string[]).includes(field) && !ordering.some((o) => o.field === field)) {
       ordering.push({ field, direction: term.startsWith('-') ? 'desc' : 'asc' });
     }
   }

@@ -169,6 +169,18 @@ describe('?ordering=', () => {
       ]);
     });
 
+    it(`keeps the first term of a field named again, however many times (${backend.name})`, async (t) => {
+      const app = await appWith(t, backend, ORDER_ITEMS);
+      // SQLite refuses an ORDER BY of 2,000 terms or more; the repeats change nothing.
+      const repeated = ['-price', ...Array.from({ length: 2500 }, () => 'price'), '-id'].join(',');
+      assert.deepEqual(await idsAndPrices(app, `ordering=${repeated}`), [
+        [2, 100],
+        [3, 50],
+        [1, 50],
+        [4, 20],
+      ]);
+    });
+
     it(`ignores unknown fields, keeping the known ones (${backend.name})`, async (t) => {
       const app = await appWith(t, backend, ORDER_ITEMS);
       assert.deepEqual(await idsAndPrices(app, 'ordering=colour'), [

@@ -54,6 +54,27 @@ describe('bigint ids', () => {
       assert.equal(one.text, '{"id":3000000001,"product":"Bigger","price":2}');
     });
 
+    it(`stay exact beyond 2^53 on a keyed create and its replay (${backend.name})`, async (t) => {
+      const { baseUrl, db } = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
+      if (backend.name === 'postgres') {
+        await sql`alter table myapi_item alter column id restart with 9007199254740993`.execute(db.kysely);
+      } else {
+        await sql`insert into sqlite_sequence (name, seq) values ('myapi_item', 9007199254740992)`.execute(db.kysely);
+      }
+      const keyed = (): RequestInit => ({
+        ...post({ product: 'Keyed', price: 3 }),
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'big-1' },
+      });
+      const expected = '{"id":9007199254740993,"product":"Keyed","price":3}';
+      const first = await getJson(`${baseUrl}/api/items/`, keyed());
+      assert.equal(first.status, 201);
+      assert.equal(first.text, expected);
+      const replay = await getJson(`${baseUrl}/api/items/`, keyed());
+      assert.equal(replay.status, 201);
+      assert.equal(replay.text, expected, 'the replay keeps every digit');
+      assert.equal((await getJson(`${baseUrl}/api/items/9007199254740993/`)).text, expected);
+    });
+
     it(`stay exact beyond 2^53 on create, list, retrieve, update and delete (${backend.name})`, async (t) => {
       const { baseUrl, db } = await startTestApp(t, { DATABASE_URL: await backend.databaseUrl(t) });
       if (backend.name === 'postgres') {

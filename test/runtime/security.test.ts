@@ -12,7 +12,11 @@ const FRONT_END = 'https://shop.example.com';
 
 describe('CORS', () => {
   it('answers a preflight from an allowed origin with 204 and the CORS headers', async (t) => {
-    const { request } = await startTestApp(t, { CORS_ORIGINS: `${FRONT_END}, http://localhost:5173` });
+    const { request, logText } = await startTestApp(
+      t,
+      { CORS_ORIGINS: `${FRONT_END}, http://localhost:5173` },
+      { captureLog: true },
+    );
     for (const url of ['/api/items/', '/api/items/7/']) {
       const response = await request(url, {
         method: 'OPTIONS',
@@ -31,6 +35,22 @@ describe('CORS', () => {
       assert.match(response.headers.get('vary') ?? '', /\bAccept\b/, 'DRF content negotiation still varies on Accept');
       assert.equal(await response.text(), '');
     }
+    // Logged like any request: a request line and a response line each, paired by reqId.
+    const lines = (await logText())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg?: string; method?: string; reqId?: string; status?: number });
+    const preflights = lines.filter((line) => line.method === 'OPTIONS');
+    assert.deepEqual(
+      preflights.map((line) => [line.msg, line.status]),
+      [
+        ['request', undefined],
+        ['response', 204],
+        ['request', undefined],
+        ['response', 204],
+      ],
+    );
+    assert.equal(preflights[0]!.reqId, preflights[1]!.reqId);
   });
 
   it('gives an allowed origin Access-Control-Allow-Origin on the actual request, and exposes X-Request-ID', async (t) => {
