@@ -11,6 +11,7 @@
  */
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import secureJson from 'secure-json-parse';
+import { exactInteger } from '../db/integers.js';
 
 /**
  * A JSON number as written in the body. Python's `json.loads` makes an `int` of a literal with
@@ -72,9 +73,5 @@ export function indentJson(text: string, indent: number): string {
  * @throws {SyntaxError} when `text` is not JSON.
  */
 export function parseExactJson(text: string): unknown {
-  return parseLossless(text, undefined, (source) => {
-    if (!/^-?\d+$/.test(source)) return Number(source);
-    const number = Number(source);
-    return Number.isSafeInteger(number) ? number : BigInt(source);
-  });
+  return parseLossless(text, undefined, (source) => (/^-?\d+$/.test(source) ? exactInteger(source) : Number(source)));
 }

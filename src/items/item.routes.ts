@@ -240,8 +240,9 @@ export async function itemRoutes(
    */
   async function list(request: FastifyRequest, reply: FastifyReply) {
     const builder = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request));
-    const query = builder.compile();
     if (untaggedPreconditionsFail(request)) return sendNotModified(reply);
+    // Compiled only for a cursor: the short PostgreSQL list compiles its own limited query.
+    let query: CompiledQuery<Item> | undefined;
     if (db.client === 'postgres') {
       // One ordinary query for a list that fits in a batch (most filtered lists): a cursor costs a
       // pooled connection held across reads and a portal. On SQLite the query stays behind a cursor,
@@ -249,6 +250,7 @@ export async function itemRoutes(
       const rows = await builder.limit(LIST_BATCH_ROWS + 1).execute();
       if (rows.length <= LIST_BATCH_ROWS) return rows;
     } else {
+      query = builder.compile();
       const { cursor, first } = await openList(query);
       await cursor.close();
       if (first.length < LIST_BATCH_ROWS) return first;
@@ -262,7 +264,7 @@ export async function itemRoutes(
     // the answer is still one consistent read; the first batch is all that is read twice. The
     // database's limit is a second later than the stream's, a backstop: the stream's own timer
     // closes the cursor cleanly first.
-    const { cursor, first } = await openList(query, listStreamTimeoutMs + 1000);
+    const { cursor, first } = await openList(query ?? builder.compile(), listStreamTimeoutMs + 1000);
     // The route's own 200 serializer, so each batch is written exactly as the whole array would be.
     const serialize = reply.getSerializationFunction('200') as unknown as (items: readonly Item[]) => string;
     return sendArrayStream(request, reply, {
