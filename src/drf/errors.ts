@@ -43,6 +43,9 @@ export const notAcceptable = () => new ApiError(406, { detail: 'Could not satisf
 /** 503 while the database can't be reached; the client may retry. */
 const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
 
+/** 400 for a request whose client closed the connection before its body was whole. */
+const incompleteRequest = () => new ApiError(400, { detail: 'Request body incomplete: the connection closed.' });
+
 /** Fastify's own error codes, mapped to DRF-style bodies. */
 const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new ApiError(413, { detail: 'Request body is too large.' }),
@@ -61,6 +64,9 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
   const fastifyError = error as FastifyError;
   const mapped = typeof fastifyError?.code === 'string' ? FASTIFY_ERRORS[fastifyError.code] : undefined;
   if (mapped) return mapped(fastifyError);
+  // The request stream's own error: its client left before sending all of it (Node destroys the
+  // stream with ECONNRESET "aborted"), which is no database outage. Nobody is left to read the 400.
+  if (error !== null && request.raw.errored === error) return incompleteRequest();
   if (isDatabaseUnavailable(error)) {
     request.log.error({ err: error }, 'database unavailable');
     return databaseUnavailable();

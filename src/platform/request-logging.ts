@@ -4,6 +4,8 @@
  *
  * Lines: `{"msg":"request","method","path"}` when the request arrives, and
  * `{"msg":"response","method","path","status","responseTime"}` (milliseconds) when it has been sent.
+ * A client that goes away before its request was whole (a body cut short) gets no response; its
+ * request is closed by `{"msg":"request aborted","method","path"}` instead.
  * A request Node's HTTP parser refused never reaches these hooks and gets one line of its own,
  * `{"msg":"request rejected","status","code","reason"}` ({@link logRejectedRequest}).
  *
@@ -64,6 +66,11 @@ export const requestLogging = fp<{ bodyMax: number }>(
         },
         'response',
       );
+      done();
+    });
+    // Fastify runs no onResponse hook for a request whose client left before sending all of it.
+    app.addHook('onRequestAbort', (request, done) => {
+      request.log.info({ method: request.method, path: path(request) }, 'request aborted');
       done();
     });
   },
