@@ -198,7 +198,7 @@ export const VARIABLES = {
   ),
   DB_HOST: withDefault(
     '',
-    (raw) => raw.trim(),
+    (raw, name) => (raw.trim() === '' ? '' : host(raw, name)),
     "without `DATABASE_URL`, a set `DB_HOST` selects PostgreSQL at that host, with the variables below (the replaced service's deployment variables)",
   ),
   DB_PORT: withDefault('5432', integer(1, 65535), 'PostgreSQL port (with `DB_HOST`)'),
@@ -344,7 +344,8 @@ function databaseConfig(s: Settings): DatabaseConfig {
   if (s.DATABASE_URL) location = s.DATABASE_URL;
   else if (s.DB_HOST) {
     const u = new URL('postgres://localhost');
-    u.hostname = s.DB_HOST;
+    // An IPv6 address goes in brackets (RFC 3986 §3.2.2); the URL API ignores a host it cannot take.
+    u.hostname = net.isIPv6(s.DB_HOST) ? `[${s.DB_HOST}]` : s.DB_HOST;
     u.port = String(s.DB_PORT);
     u.username = encodeURIComponent(s.DB_USER);
     u.password = encodeURIComponent(s.DB_PASSWORD);
