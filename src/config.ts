@@ -247,7 +247,11 @@ export const VARIABLES = {
   } satisfies Variable<string>,
   LOG_BODY_MAX: withDefault('2048', integer(0, 1_048_576), 'at `debug`, bodies are cut to this many characters'),
   BODY_LIMIT: withDefault('1048576', integer(1024, 104_857_600), 'largest request body in bytes; larger gets 413'),
-  TRUST_PROXY: withDefault('true', boolean, 'trust `X-Forwarded-*` (the service runs behind an ALB)'),
+  TRUST_PROXY: withDefault(
+    'true',
+    boolean,
+    'trust `X-Forwarded-Proto` and `X-Forwarded-For` (the service runs behind an ALB); the API root takes its host from `Host` alone',
+  ),
   WEB_CONCURRENCY: withDefault(
     '1',
     integer(1, 64),

@@ -497,6 +497,12 @@ for (const backend of BACKENDS) {
       const root = await api.request('/api/');
       assert.equal(root.status, 200);
       assert.deepEqual(await root.json(), { items: `${api.baseUrl}/api/items/` });
+      // X-Forwarded-Proto moves the scheme (the ALB ends TLS); X-Forwarded-Host, which any client
+      // can send, does not move the host (Django's USE_X_FORWARDED_HOST is off by default).
+      const forwarded = await api.request('/api/', {
+        headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+      });
+      assert.deepEqual(await forwarded.json(), { items: `https://${new URL(api.baseUrl).host}/api/items/` });
       const health = await api.request('/healthz');
       assert.equal(health.status, 200);
       assert.equal(await health.text(), 'OK');

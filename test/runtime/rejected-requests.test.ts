@@ -46,6 +46,9 @@ describe('requests refused before routing', () => {
     const http10 = await send(api, 'GET /api/items/ HTTP/1.0\r\n\r\n');
     assert.equal(http10.status, 200);
     assert.equal(http10.body, '[]');
+    // Without Host, the API root's links use the address the request came in on.
+    const root10 = await send(api, 'GET /api/ HTTP/1.0\r\n\r\n');
+    assert.deepEqual(JSON.parse(root10.body), { items: `${api.baseUrl}/api/items/` });
 
     const lines = jsonLines(await api.logText());
     const rejected = lines.filter((line) => line.msg === 'request rejected');
