@@ -492,6 +492,26 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('Accept: application/json; indent=N as DRF reads it: Python int(), clamped to 0…8, 0 or invalid compact', async (t) => {
+      const api = await start(t);
+      const created = await api.request('/api/items/', { method: 'POST', json: { product: 'Pear', price: 3 } });
+      const item = (await created.json()) as Record<string, unknown>;
+      const url = `/api/items/${String(item.id)}/`;
+      for (const [indent, spaces] of [
+        ['4', 4],
+        [' +2 ', 2],
+        ['1_0', 8],
+        ['20', 8],
+        ['0', undefined],
+        ['-3', undefined],
+        ['4.0', undefined],
+        ['four', undefined],
+      ] as const) {
+        const res = await api.request(url, { headers: { accept: `application/json; indent="${indent}"` } });
+        assert.equal(await res.text(), JSON.stringify(item, null, spaces), `indent=${indent}`);
+      }
+    });
+
     it('GET /api/ lists the items URL; GET /healthz answers OK', async (t) => {
       const api = await start(t);
       const root = await api.request('/api/');
