@@ -295,7 +295,7 @@ export const VARIABLES = {
   LIST_STREAM_TIMEOUT_MS: withDefault(
     '60000',
     integer(100, 3_600_000),
-    'longest (ms) a list longer than one batch (1,000 items) may hold its database connection while it is streamed; a client reading slower has its response cut (the body ends without the chunked terminator), so a stalled client cannot keep a pooled connection',
+    'longest (ms) a list longer than one batch (1,000 items) may hold its database connection while it is streamed; a client reading slower has its response cut (the body ends without the chunked terminator), so a stalled client cannot keep a pooled connection; on PostgreSQL such lists hold at most half of `DB_POOL_MAX` at once, and the next gets 503 with `Retry-After: 1`',
   ),
 } as const;
 
