@@ -4,8 +4,8 @@
  *
  * Lines: `{"msg":"request","method","path"}` when the request arrives, and
  * `{"msg":"response","method","path","status","responseTime"}` (milliseconds) when it has been sent.
- * A client that goes away before its request was whole (a body cut short) gets no response; its
- * request is closed by `{"msg":"request aborted","method","path"}` instead.
+ * A client that goes away before its request was whole or answered (a body cut short, a long list
+ * left half-read) has its request closed by `{"msg":"request aborted","method","path"}` instead.
  * A request Node's HTTP parser refused never reaches these hooks and gets one line of its own,
  * `{"msg":"request rejected","status","code","reason"}` ({@link logRejectedRequest}).
  *
@@ -115,7 +115,7 @@ export const requestLogging = fp<{ bodyMax: number }>(
       open.closed();
       done();
     });
-    // Fastify runs no onResponse hook for a request whose client left before sending all of it.
+    // Fastify runs no onResponse hook for a request whose client left before it was whole or answered.
     app.addHook('onRequestAbort', (request, done) => {
       request.log.info({ method: request.method, path: path(request) }, 'request aborted');
       open.closed();
