@@ -48,7 +48,7 @@ declare module 'fastify' {
  * Counts the requests whose `request` line has no closing line yet, so that a shutdown can wait
  * for the closing lines of the requests whose connections it closed before it ends the logs.
  */
-export class OpenRequests {
+class OpenRequests {
   #open = 0;
   #waiters: (() => void)[] = [];
 
