@@ -19,6 +19,24 @@ export class ApiError extends Error {
 }
 
 /**
+ * `JSON.parse`, keeping item ids beyond `Number.MAX_SAFE_INTEGER` (2^53 - 1) exact: the API writes
+ * every id as a JSON number, which `JSON.parse` would round, possibly to another item's id. Such an
+ * id is read as its decimal string, which the page only shows and puts in URLs. Sound on the API's
+ * compact output: `"id":` before a digit occurs only as an item's key (quotes inside strings are
+ * escaped).
+ *
+ * @param {string} text JSON text from the API.
+ * @returns {unknown}
+ */
+function parseJson(text) {
+  return JSON.parse(
+    text.replace(/"id":(-?\d{16,})/g, (whole, digits) =>
+      Number.isSafeInteger(Number(digits)) ? whole : `"id":"${digits}"`,
+    ),
+  );
+}
+
+/**
  * One request. `ifMatch` sends `If-Match` (the item's ETag as read), so a write is refused with 412
  * when someone else changed the item first.
  * @returns {Promise<{ body: unknown, etag: string | null }>} the JSON body (undefined for 204) and the `ETag`.
@@ -41,7 +59,7 @@ async function send(url, { method = 'GET', json, ifMatch } = {}) {
   const text = await response.text();
   let body;
   try {
-    body = text ? JSON.parse(text) : {};
+    body = text ? parseJson(text) : {};
   } catch {
     body = { detail: `Unexpected answer (HTTP ${response.status}).` };
   }
@@ -96,7 +114,7 @@ class ArrayOfObjectsReader {
     this.scanned = text.length;
     if (lastEnd < 0) return [];
     // `text` starts with the array's `[` or the `,` after the last element handed out.
-    const elements = JSON.parse(
+    const elements = parseJson(
       `[${text
         .slice(0, lastEnd + 1)
         .trimStart()
@@ -138,7 +156,7 @@ export async function streamItems(search, { signal, onItems }) {
     const text = await response.text();
     let body;
     try {
-      body = JSON.parse(text);
+      body = parseJson(text);
     } catch {
       body = undefined;
     }

@@ -198,7 +198,7 @@ export const VARIABLES = {
   ),
   DB_HOST: withDefault(
     '',
-    (raw) => raw.trim(),
+    (raw, name) => (raw.trim() === '' ? '' : host(raw, name)),
     "without `DATABASE_URL`, a set `DB_HOST` selects PostgreSQL at that host, with the variables below (the replaced service's deployment variables)",
   ),
   DB_PORT: withDefault('5432', integer(1, 65535), 'PostgreSQL port (with `DB_HOST`)'),
@@ -247,7 +247,11 @@ export const VARIABLES = {
   } satisfies Variable<string>,
   LOG_BODY_MAX: withDefault('2048', integer(0, 1_048_576), 'at `debug`, bodies are cut to this many characters'),
   BODY_LIMIT: withDefault('1048576', integer(1024, 104_857_600), 'largest request body in bytes; larger gets 413'),
-  TRUST_PROXY: withDefault('true', boolean, 'trust `X-Forwarded-*` (the service runs behind an ALB)'),
+  TRUST_PROXY: withDefault(
+    'true',
+    boolean,
+    'trust `X-Forwarded-Proto` and `X-Forwarded-For` (the service runs behind an ALB); the API root takes its host from `Host` alone',
+  ),
   WEB_CONCURRENCY: withDefault(
     '1',
     integer(1, 64),
@@ -291,7 +295,7 @@ export const VARIABLES = {
   LIST_STREAM_TIMEOUT_MS: withDefault(
     '60000',
     integer(100, 3_600_000),
-    'longest (ms) a list longer than one batch (1,000 items) may hold its database connection while it is streamed; a client reading slower has its response cut (the body ends without the chunked terminator), so a stalled client cannot keep a pooled connection',
+    'longest (ms) a list longer than one batch (1,000 items) may hold its database connection while it is streamed; a client reading slower has its response cut (the body ends without the chunked terminator), so a stalled client cannot keep a pooled connection; on PostgreSQL such lists hold at most half of `DB_POOL_MAX` at once, and the next gets 503 with `Retry-After: 1`',
   ),
 } as const;
 
@@ -344,7 +348,8 @@ function databaseConfig(s: Settings): DatabaseConfig {
   if (s.DATABASE_URL) location = s.DATABASE_URL;
   else if (s.DB_HOST) {
     const u = new URL('postgres://localhost');
-    u.hostname = s.DB_HOST;
+    // An IPv6 address goes in brackets (RFC 3986 §3.2.2); the URL API ignores a host it cannot take.
+    u.hostname = net.isIPv6(s.DB_HOST) ? `[${s.DB_HOST}]` : s.DB_HOST;
     u.port = String(s.DB_PORT);
     u.username = encodeURIComponent(s.DB_USER);
     u.password = encodeURIComponent(s.DB_PASSWORD);

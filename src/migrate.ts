@@ -21,7 +21,14 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const db = createDb(config.migrationDatabase);
+  let db;
+  try {
+    // Opening an SQLite file creates its folder, which can fail (a path through a file: ENOTDIR).
+    db = createDb(config.migrationDatabase);
+  } catch (error) {
+    process.stderr.write(`itemstore: migration failed: ${(error as Error).message}\n`);
+    return 1;
+  }
   try {
     const results = await migrateWithConfig(db, config);
     if (results.length === 0) process.stdout.write('No migrations to apply.\n');

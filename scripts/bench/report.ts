@@ -22,6 +22,11 @@ export interface Row {
   vsFastifyPg?: number;
   /** VmRSS in MB after the runs: the process, then each cluster worker. Empty when not applicable. */
   rssMb: number[];
+  /**
+   * The ceiling measured in alternation with this row (run.ts `TARGET_CEILINGS`), whose best the
+   * row's `vsFastify` or `vsFastifyPg` is then a ratio to.
+   */
+  alternatedCeiling?: { kind: 'http' | 'fastify' | 'fastify-pg'; scenario: string; best: LoadResult };
 }
 
 /** A target, evaluated. */
@@ -84,11 +89,10 @@ export function verdicts(rows: readonly Row[]): Verdict[] {
     rows.find((r) => r.scenario === scenario && r.backend === backend);
   const out: Verdict[] = [];
   const service = rows.filter((r) => r.backend === 'sqlite' || r.backend === 'postgres');
-  const bare = find('bare Fastify + pg', '-');
   for (const backend of ['postgres', 'sqlite']) {
     const row = find('retrieve', backend);
-    if (row && bare) {
-      const ratio = row.best.rps / bare.best.rps;
+    if (row?.vsFastifyPg !== undefined) {
+      const ratio = row.vsFastifyPg;
       out.push({
         target: `retrieve on ${backend}: >= 0.85 of bare Fastify + pg, p99 < 10 ms`,
         value: `${fmt(ratio, 2)}, p99 ${fmt(row.best.p99, 2)} ms`,

@@ -10,6 +10,8 @@
  *    starts `node dist/server.js` logging as shipped (`LOG_LEVEL=info`, stdout to a drained pipe,
  *    `LOG_DIR/api_server.log`), seeds 10,000 items (scenarios.ts), and runs every scenario from a
  *    separate load process: 32 connections, a warm-up, then two timed runs, the better kept;
+ *    healthz and retrieve, whose targets are ratios, alternate run by run with bare Fastify and
+ *    bare Fastify + pg kept running beside the service ({@link TARGET_CEILINGS});
  *    then retrieve again with `LOG_LEVEL=silent`, and on PostgreSQL with `WEB_CONCURRENCY=2` (when
  *    the build has the cluster runtime) and pgbench's SELECT by id;
  * 4. prints one table, every figure also as a ratio to each ceiling, and the targets, and writes
@@ -36,7 +38,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
 import { withSearchPath } from '../../test/helpers/backends.js';
 import { PROJECT_ROOT } from '../../test/helpers/process.js';
-import { hasPgbench, runPgbench, startBareServer, type BareKind } from './ceilings.js';
+import { hasPgbench, runPgbench, startBareServer, type BareKind, type CeilingServer } from './ceilings.js';
 import { chooseLoadTool, runLoad, type LoadResult, type LoadSettings, type LoadSpec } from './load.js';
 import { errorsOf, formatTable, formatVerdicts, verdicts, type Row } from './report.js';
 import { ITEMS, SCENARIOS, seededItem, type Scenario } from './scenarios.js';
@@ -210,7 +212,77 @@ async function measurePair(server: BenchServer, backend: string, pair: [Scenario
   });
 }
 
-async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promise<void> {
+/**
+ * The scenarios whose targets are ratios to a ceiling, each with its ceiling. Each is measured in
+ * alternation with a bare server of that kind kept running beside the service (ceiling, service,
+ * ceiling, service …), so that both meet the same machine: measured minutes apart, a shared
+ * machine's load moves the ratio more than the service does.
+ */
+const TARGET_CEILINGS: ReadonlyMap<string, BareKind> = new Map([
+  ['healthz', 'fastify'],
+  ['retrieve', 'fastify-pg'],
+]);
+
+/** What each kind of ceiling is loaded with: the retrieve scenario for Fastify + pg, else `GET /`. */
+function ceilingSpec(kind: BareKind): LoadSpec {
+  return kind === 'fastify-pg' ? SCENARIOS.find((s) => s.name === 'retrieve')!.spec : { method: 'GET', paths: ['/'] };
+}
+
+/**
+ * `scenario` on the service and its ceiling in alternation (see {@link TARGET_CEILINGS}): warm-ups
+ * of both, then ceiling, service, ceiling, service …, the better run of each kept. Returns the
+ * ceiling's row and the service's, which carries the ceiling's best.
+ */
+async function measureWithCeiling(
+  server: BenchServer,
+  backend: string,
+  scenario: Scenario,
+  kind: BareKind,
+  ceiling: CeilingServer,
+): Promise<Row[]> {
+  await check(server.baseUrl, scenario);
+  const sides = [
+    { baseUrl: ceiling.baseUrl, spec: ceilingSpec(kind), pids: () => [ceiling.child.pid!], runs: [] as LoadResult[] },
+    { baseUrl: server.baseUrl, spec: scenario.spec, pids: server.pids, runs: [] as LoadResult[] },
+  ];
+  for (const side of sides) {
+    if (WARMUP > 0) await runLoad(TOOL, side.baseUrl, side.spec, { ...settings, duration: WARMUP });
+  }
+  for (let i = 0; i < RUNS; i++) {
+    for (const side of sides) {
+      const cpu = () => side.pids().reduce((sum, pid) => sum + readCpuSeconds(pid), 0);
+      const before = cpu();
+      const result = await runLoad(TOOL, side.baseUrl, side.spec, settings);
+      side.runs.push({ ...result, cpuUsPerRequest: ((cpu() - before) * 1e6) / result.requests });
+    }
+  }
+  const better = (runs: LoadResult[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const [bare, service] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  const alternated: Row = {
+    scenario: `${CEILINGS[kind]}, alternated`,
+    backend: '-',
+    best: better(bare.runs),
+    runs: bare.runs,
+    rssMb: [readRssMb(ceiling.child.pid!)],
+  };
+  progress(alternated);
+  const row: Row = {
+    scenario: scenario.name,
+    backend,
+    best: better(service.runs),
+    runs: service.runs,
+    rssMb: server.rssMb(),
+    alternatedCeiling: { kind, scenario: alternated.scenario, best: alternated.best },
+  };
+  progress(row);
+  return [alternated, row];
+}
+
+async function benchBackend(
+  backend: 'sqlite' | 'postgres',
+  rows: Row[],
+  ceilings: ReadonlyMap<BareKind, CeilingServer>,
+): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-bench-'));
   const logDir = path.join(scratch, 'logs');
   let schema: string | undefined;
@@ -241,7 +313,10 @@ async function benchBackend(backend: 'sqlite' | 'postgres', rows: Row[]): Promis
       for (const scenario of SCENARIOS) {
         if (!wanted(scenario.name) || pairedSecond.has(scenario.name)) continue;
         const partner = SCENARIOS.find((s) => s.name === PAIRED.get(scenario.name));
+        const kind = TARGET_CEILINGS.get(scenario.name);
+        const ceiling = kind && ceilings.get(kind);
         if (partner && wanted(partner.name)) rows.push(...(await measurePair(server, backend, [scenario, partner])));
+        else if (kind && ceiling) rows.push(...(await measureWithCeiling(server, backend, scenario, kind, ceiling)));
         else rows.push(await measureScenario(server, backend, scenario));
       }
       for (const name of pairedSecond) {
@@ -401,13 +476,19 @@ async function main(): Promise<void> {
     try {
       const pgEnv = { DATABASE_URL: bare.databaseUrl, DB_POOL_MAX: env.DB_POOL_MAX || '10' };
       const first = await measureCeilings(pgEnv);
-      for (const backend of BACKENDS) await benchBackend(backend, rows);
+      const running = new Map<BareKind, CeilingServer>();
+      try {
+        for (const kind of new Set(TARGET_CEILINGS.values())) running.set(kind, await startBareServer(kind, pgEnv));
+        for (const backend of BACKENDS) await benchBackend(backend, rows, running);
+      } finally {
+        for (const ceiling of running.values()) await ceiling.stop();
+      }
       ceilings = bestCeilings(first, await measureCeilings(pgEnv));
     } finally {
       await bare.drop();
     }
   } else {
-    for (const backend of BACKENDS) await benchBackend(backend, rows);
+    for (const backend of BACKENDS) await benchBackend(backend, rows, new Map());
   }
   const all = [...ceilings, ...rows];
   const [http, fastify, fastifyPg] = ceilings;
@@ -415,6 +496,10 @@ async function main(): Promise<void> {
     if (http) row.ratio = row.best.rps / http.best.rps;
     if (fastify) row.vsFastify = row.best.rps / fastify.best.rps;
     if (fastifyPg) row.vsFastifyPg = row.best.rps / fastifyPg.best.rps;
+    // A row measured in alternation with its ceiling is judged against that measurement.
+    const alternated = row.alternatedCeiling;
+    if (alternated?.kind === 'fastify') row.vsFastify = row.best.rps / alternated.best.rps;
+    if (alternated?.kind === 'fastify-pg') row.vsFastifyPg = row.best.rps / alternated.best.rps;
   }
   const loadAfter = os.loadavg();
 

@@ -77,13 +77,31 @@ export interface StartOptions {
 }
 
 /**
- * Starts `node dist/server.js` on 127.0.0.1 at a free port and waits until `/healthz` answers.
+ * Node's own flags in `npm start` (package.json `scripts.start`, `node <flags> dist/server.js`),
+ * which the Dockerfile repeats as `NODE_OPTIONS`: the service measured as it is shipped.
+ *
+ * @throws {Error} when the start script is not of that form.
+ */
+export function shippedNodeFlags(): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = manifest.scripts.start!.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/server.js') {
+    throw new Error(`npm start is not "node <flags> dist/server.js": ${manifest.scripts.start}`);
+  }
+  return words.slice(1, -1);
+}
+
+/**
+ * Starts `node dist/server.js` on 127.0.0.1 at a free port, with {@link shippedNodeFlags}, and waits
+ * until `/healthz` answers.
  *
  * @throws if the process exits or does not answer within 60 s; the message carries its output.
  */
 export async function startBenchServer({ env, cpuProfileDir, entry }: StartOptions): Promise<BenchServer> {
   const port = await freePort();
-  const args = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const args = [...shippedNodeFlags(), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])];
   const child = spawn(process.execPath, [...args, entry ?? path.join(PROJECT_ROOT, 'dist/server.js')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env },

@@ -21,6 +21,7 @@ import {
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { openPgCursor, SqliteReaders, type RowCursor } from './cursor.js';
+import { CursorsBusy } from './errors.js';
 import { exactInteger, exactRow } from './integers.js';
 import { registerUnicodeLower } from './unicode-lower.js';
 
@@ -404,17 +405,42 @@ export function createDb(config: DatabaseConfig): Db {
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   driverHandles.set(kysely, { client: 'postgres', pool });
   let destroyed = false;
+  // A cursor holds its pooled connection for as long as its client takes to read the list; slow
+  // readers of long lists may hold at most half the pool, so that they cannot starve the rest.
+  const cursorShare = Math.max(1, Math.floor(config.poolMax / 2));
+  let openCursors = 0;
   return {
     kysely,
     client: 'postgres',
-    openCursor: (query, batchSize, timeoutMs) =>
-      openPgCursor(
-        pool,
-        query,
-        batchSize,
-        timeoutMs,
-        (timeoutMs ?? config.statementTimeoutMs) + QUERY_TIMEOUT_MARGIN_MS,
-      ),
+    async openCursor<R>(query: CompiledQuery<R>, batchSize: number, timeoutMs?: number): Promise<RowCursor<R>> {
+      if (openCursors >= cursorShare) throw new CursorsBusy(cursorShare);
+      openCursors++;
+      let cursor: RowCursor<R>;
+      try {
+        cursor = await openPgCursor(
+          pool,
+          query,
+          batchSize,
+          timeoutMs,
+          (timeoutMs ?? config.statementTimeoutMs) + QUERY_TIMEOUT_MARGIN_MS,
+        );
+      } catch (error) {
+        openCursors--;
+        throw error;
+      }
+      let closed = false;
+      return {
+        read: () => cursor.read(),
+        async close(error?: unknown) {
+          try {
+            await cursor.close(error);
+          } finally {
+            if (!closed) openCursors--;
+            closed = true;
+          }
+        },
+      };
+    },
     probe: (timeoutMs) => prober.probe(timeoutMs),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async destroy() {

@@ -71,3 +71,15 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+/**
+ * Thrown by `Db.openCursor` on PostgreSQL when the cursors already hold their share of the pool
+ * (half of `DB_POOL_MAX`): answered 503 with `Retry-After`, while every other request still finds
+ * a connection.
+ */
+export class CursorsBusy extends Error {
+  override name = 'CursorsBusy';
+  constructor(readonly share: number) {
+    super(`${share} long lists are already being read, the most the connection pool allows at once`);
+  }
+}

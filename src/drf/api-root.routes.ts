@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { FastifyInstance } from 'fastify';
+import net from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { viewMetadata } from './metadata.js';
 import { API_PREFIX } from './resource.js';
@@ -13,6 +14,19 @@ const ROOT: DrfViewConfig = { allow: 'GET, HEAD, OPTIONS', viewName: 'Api Root' 
 
 /** DRF's docstring of `APIRootView`, which its OPTIONS answer shows as the description. */
 const ROOT_DESCRIPTION = 'The default basic root view for DefaultRouter';
+
+/**
+ * The host of the root's absolute URLs, as Django's `request.get_host()` with its default
+ * `USE_X_FORWARDED_HOST = False`: the `Host` header (an ALB passes the client's on), never
+ * `X-Forwarded-Host`, which any client can set; the scheme does follow `X-Forwarded-Proto` when
+ * `TRUST_PROXY` (the ALB ends TLS). Without `Host` (HTTP/1.0), the address the request came in on,
+ * as Django's `SERVER_NAME:SERVER_PORT`.
+ */
+function requestHost(request: FastifyRequest): string {
+  if (request.headers.host) return request.headers.host;
+  const { localAddress = '', localPort } = request.socket;
+  return `${net.isIPv6(localAddress) ? `[${localAddress}]` : localAddress}:${localPort}`;
+}
 
 /** Registers `/api/` listing `basenames`, in order. */
 export async function apiRootRoutes(app: FastifyInstance, { basenames }: { basenames: readonly string[] }) {
@@ -33,9 +47,10 @@ export async function apiRootRoutes(app: FastifyInstance, { basenames }: { basen
         ),
       },
     },
-    // Absolute, from the request's own scheme and Host (X-Forwarded-* when TRUST_PROXY), as DRF's reverse().
-    handler: async (request) =>
-      Object.fromEntries(basenames.map((name) => [name, `${request.protocol}://${request.host}${API_PREFIX}${name}/`])),
+    handler: async (request) => {
+      const origin = `${request.protocol}://${requestHost(request)}`;
+      return Object.fromEntries(basenames.map((name) => [name, `${origin}${API_PREFIX}${name}/`]));
+    },
   });
   app.options(API_PREFIX, { config: ROOT, schema: { hide: true } }, async () =>
     viewMetadata(ROOT.viewName, ROOT_DESCRIPTION),

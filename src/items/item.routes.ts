@@ -239,18 +239,20 @@ export async function itemRoutes(
    * response.
    */
   async function list(request: FastifyRequest, reply: FastifyReply) {
-    const builder = repository.listItemsQuery(kysely, readFilter(request), readOrdering(request));
+    const filter = readFilter(request);
+    const ordering = readOrdering(request);
     if (untaggedPreconditionsFail(request)) return sendNotModified(reply);
-    // Compiled only for a cursor: the short PostgreSQL list compiles its own limited query.
+    // Built only for a cursor: the short PostgreSQL list runs its own limited statement.
+    const compileList = () => repository.listItemsQuery(kysely, filter, ordering).compile();
     let query: CompiledQuery<Item> | undefined;
     if (db.client === 'postgres') {
       // One ordinary query for a list that fits in a batch (most filtered lists): a cursor costs a
       // pooled connection held across reads and a portal. On SQLite the query stays behind a cursor,
       // whose reads share each turn's slice: a search scans the whole table however few it finds.
-      const rows = await builder.limit(LIST_BATCH_ROWS + 1).execute();
+      const rows = await repository.listFirstRows(kysely, filter, ordering, LIST_BATCH_ROWS + 1);
       if (rows.length <= LIST_BATCH_ROWS) return rows;
     } else {
-      query = builder.compile();
+      query = compileList();
       const { cursor, first } = await openList(query);
       await cursor.close();
       if (first.length < LIST_BATCH_ROWS) return first;
@@ -264,7 +266,7 @@ export async function itemRoutes(
     // the answer is still one consistent read; the first batch is all that is read twice. The
     // database's limit is a second later than the stream's, a backstop: the stream's own timer
     // closes the cursor cleanly first.
-    const { cursor, first } = await openList(query ?? builder.compile(), listStreamTimeoutMs + 1000);
+    const { cursor, first } = await openList(query ?? compileList(), listStreamTimeoutMs + 1000);
     // The route's own 200 serializer, so each batch is written exactly as the whole array would be.
     const serialize = reply.getSerializationFunction('200') as unknown as (items: readonly Item[]) => string;
     return sendArrayStream(request, reply, {

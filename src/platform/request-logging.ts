@@ -4,6 +4,8 @@
  *
  * Lines: `{"msg":"request","method","path"}` when the request arrives, and
  * `{"msg":"response","method","path","status","responseTime"}` (milliseconds) when it has been sent.
+ * A client that goes away before its request was whole or answered (a body cut short, a long list
+ * left half-read) has its request closed by `{"msg":"request aborted","method","path"}` instead.
  * A request Node's HTTP parser refused never reaches these hooks and gets one line of its own,
  * `{"msg":"request rejected","status","code","reason"}` ({@link logRejectedRequest}).
  *
@@ -35,11 +37,57 @@ function bodyText(body: unknown): string | undefined {
 }
 
 /** The request/response log hooks, for every route; `bodyMax` is `LOG_BODY_MAX`, in characters. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The requests logged as arrived and not yet as answered or aborted. */
+    requestLog: OpenRequests;
+  }
+}
+
+/**
+ * Counts the requests whose `request` line has no closing line yet, so that a shutdown can wait
+ * for the closing lines of the requests whose connections it closed before it ends the logs.
+ */
+class OpenRequests {
+  #open = 0;
+  #waiters: (() => void)[] = [];
+
+  get open(): number {
+    return this.#open;
+  }
+
+  opened(): void {
+    this.#open++;
+  }
+
+  closed(): void {
+    if (--this.#open > 0) return;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /**
+   * Resolves once no request is open, or after `timeoutMs` (a request whose response was cut
+   * off mid-way gets no closing line).
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.#open <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#waiters.push(resolve);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+  }
+}
+
 export const requestLogging = fp<{ bodyMax: number }>(
   async (app, { bodyMax }) => {
     const path = (request: FastifyRequest) => request.originalUrl;
+    const open = new OpenRequests();
+    app.decorate('requestLog', open);
     // Callback hooks, not async ones: each async hook costs a promise and a microtask per request.
     app.addHook('onRequest', (request, _reply, done) => {
+      open.opened();
       request.log.info({ method: request.method, path: path(request) }, 'request');
       done();
     });
@@ -64,6 +112,13 @@ export const requestLogging = fp<{ bodyMax: number }>(
         },
         'response',
       );
+      open.closed();
+      done();
+    });
+    // Fastify runs no onResponse hook for a request whose client left before it was whole or answered.
+    app.addHook('onRequestAbort', (request, done) => {
+      request.log.info({ method: request.method, path: path(request) }, 'request aborted');
+      open.closed();
       done();
     });
   },

@@ -11,7 +11,9 @@
  *    SIGTERM, idle sockets are closed only once no request has come for {@link CLOSE_GRACE_MS}:
  *    closing an idle keep-alive socket races with a client reusing it, which then sees a reset
  *    (RFC 9112 §9.3.1), and an answer with `Connection: close` is the only way to tell a client first;
- * 4. `app.close()`: sockets still idle are closed, in-flight requests complete;
+ * 4. `app.close()`: sockets still idle are closed, in-flight requests complete; connections still
+ *    open {@link CLOSE_CONNECTIONS_BEFORE_TIMEOUT_MS} before `timeoutMs` runs out are closed (a
+ *    request whose client stopped sending its body is then logged as aborted);
  * 5. the database pool closes, "server closed" is logged, the logs are flushed, exit code 0.
  *
  * If it all takes longer than `timeoutMs` from the signal, the process logs "shutdown timed out",
@@ -31,6 +33,13 @@ import type { Readiness } from '../ops/readiness.js';
  * `Connection: close`) instead of meeting a closed socket.
  */
 const CLOSE_GRACE_MS = 2000;
+
+/**
+ * How long before `SHUTDOWN_TIMEOUT` the connections still open are closed, so that a request that
+ * can never finish (a client that stopped sending its body) is logged as aborted and the shutdown
+ * ends in order (exit 0) instead of being cut by the timeout (exit 1), in ms.
+ */
+const CLOSE_CONNECTIONS_BEFORE_TIMEOUT_MS = 1000;
 
 /**
  * Stops accepting connections and resolves once every open one has ended, or once no request has
@@ -92,6 +101,7 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
   } = options;
   let running: Promise<void> | undefined;
   const run = async (signal: string) => {
+    const startedAt = performance.now();
     readiness.beginShutdown();
     const drain = signal === 'SIGTERM' ? drainMs : 0;
     logger.info({ signal, drainMs: drain, timeoutMs }, 'shutdown started');
@@ -105,8 +115,29 @@ export function gracefulShutdown(options: ShutdownOptions): (signal: string) => 
       if (drain > 0) await new Promise((resolve) => setTimeout(resolve, drain));
       logger.info('closing server');
       readiness.beginClosing();
-      await stopListening(app.server, drain > 0 ? CLOSE_GRACE_MS : 0);
-      await app.close();
+      const cutAt = startedAt + timeoutMs - CLOSE_CONNECTIONS_BEFORE_TIMEOUT_MS;
+      let cutOff = false;
+      const cut = setTimeout(
+        () => {
+          cutOff = true;
+          logger.warn({ openRequests: app.requestLog.open }, 'closing the connections still open');
+          app.server.closeAllConnections();
+        },
+        Math.max(0, cutAt - performance.now()),
+      );
+      try {
+        await stopListening(app.server, drain > 0 ? CLOSE_GRACE_MS : 0);
+        await app.close();
+      } finally {
+        clearTimeout(cut);
+      }
+      // A request whose connection was closed above ends a few ticks later, and its closing line
+      // comes then: wait for it, until half that margin before the timeout remains.
+      if (cutOff) {
+        await app.requestLog.settled(
+          Math.max(0, startedAt + timeoutMs - CLOSE_CONNECTIONS_BEFORE_TIMEOUT_MS / 2 - performance.now()),
+        );
+      }
       await db.destroy();
       logger.info('server closed');
     } catch (error) {

@@ -492,11 +492,37 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('Accept: application/json; indent=N as DRF reads it: Python int(), clamped to 0…8, 0 or invalid compact', async (t) => {
+      const api = await start(t);
+      const created = await api.request('/api/items/', { method: 'POST', json: { product: 'Pear', price: 3 } });
+      const item = (await created.json()) as Record<string, unknown>;
+      const url = `/api/items/${String(item.id)}/`;
+      for (const [indent, spaces] of [
+        ['4', 4],
+        [' +2 ', 2],
+        ['1_0', 8],
+        ['20', 8],
+        ['0', undefined],
+        ['-3', undefined],
+        ['4.0', undefined],
+        ['four', undefined],
+      ] as const) {
+        const res = await api.request(url, { headers: { accept: `application/json; indent="${indent}"` } });
+        assert.equal(await res.text(), JSON.stringify(item, null, spaces), `indent=${indent}`);
+      }
+    });
+
     it('GET /api/ lists the items URL; GET /healthz answers OK', async (t) => {
       const api = await start(t);
       const root = await api.request('/api/');
       assert.equal(root.status, 200);
       assert.deepEqual(await root.json(), { items: `${api.baseUrl}/api/items/` });
+      // X-Forwarded-Proto moves the scheme (the ALB ends TLS); X-Forwarded-Host, which any client
+      // can send, does not move the host (Django's USE_X_FORWARDED_HOST is off by default).
+      const forwarded = await api.request('/api/', {
+        headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+      });
+      assert.deepEqual(await forwarded.json(), { items: `https://${new URL(api.baseUrl).host}/api/items/` });
       const health = await api.request('/healthz');
       assert.equal(health.status, 200);
       assert.equal(await health.text(), 'OK');

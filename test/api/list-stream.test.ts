@@ -281,6 +281,40 @@ describe('list read slower than the statement timeout (postgres)', () => {
   });
 });
 
+describe('long lists read by stalled clients (postgres)', () => {
+  it('hold at most half the pool: the next long list gets 503 with Retry-After, other requests are served', async (t) => {
+    const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
+    const app = await startTestApp(t, {
+      DATABASE_URL: await postgres.databaseUrl(t),
+      DB_POOL_MAX: '4',
+      LIST_STREAM_TIMEOUT_MS: '600000',
+      ...SLOW_SEED,
+    });
+    await seedMany(app, postgres, 200_000);
+    const stalled = [
+      await stalledGet(portOf(app), '/api/items/'),
+      await stalledGet(portOf(app), '/api/items/?ordering=-id'),
+    ];
+    await waitFor('both lists to hold a connection', () => held(app) === 2);
+    const third = await app.request('/api/items/?ordering=price');
+    assert.equal(third.status, 503);
+    assert.equal(third.headers.get('retry-after'), '1');
+    assert.deepEqual(await third.json(), { detail: 'Too many long lists are being read at once; retry shortly.' });
+    for (const url of ['/api/items/7/', '/api/items/?product=Item%207']) {
+      assert.equal((await app.request(url)).status, 200, url);
+    }
+    assert.equal(
+      (await app.request('/api/items/', { method: 'POST', json: { product: 'New', price: 1 } })).status,
+      201,
+    );
+    for (const client of stalled) client.socket.destroy();
+    await waitFor('the lists to give their connections back', () => held(app) === 0);
+    const again = await app.request('/api/items/?ordering=price');
+    assert.equal(again.status, 200);
+    await again.arrayBuffer();
+  });
+});
+
 describe('list interrupted by the database (postgres)', () => {
   it('cuts the response (never a complete-looking 200), logs the error, and the pool recovers', async (t) => {
     const postgres = BACKENDS.find((b) => b.name === 'postgres')!;

@@ -91,6 +91,15 @@ describe('npm run migrate (dist/migrate.js)', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /migration failed: .*ECONNREFUSED/);
   });
+
+  it('exits 1 with one line when the SQLite file cannot be created (a folder that is a file)', async (t) => {
+    const cwd = scratchDir(t);
+    fs.writeFileSync(path.join(cwd, 'file'), '');
+    const result = await migrate(t, { DATABASE_URL: 'sqlite:///file/sub/db.sqlite3' }, cwd);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /^itemstore: migration failed: ENOTDIR/);
+  });
 });
 
 describe('MIGRATE_ON_START', () => {

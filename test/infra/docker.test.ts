@@ -51,6 +51,9 @@ function stages(): Stage[] {
 const all = stages();
 const final = all.at(-1)!;
 const finalOf = (keyword: string) => final.instructions.filter((i) => i.getKeyword() === keyword);
+/** The final stage's ENV variables, by name. */
+const finalEnv = (): Record<string, string | null> =>
+  Object.fromEntries(finalOf('ENV').flatMap((i) => (i as Env).getProperties().map((p) => [p.getName(), p.getValue()])));
 const args = (i: Instruction) => i.getArguments().map((a) => a.getValue());
 /** The strings of an exec-form (JSON array) instruction such as CMD or HEALTHCHECK CMD. */
 const jsonStrings = (i: Instruction) => (i as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
@@ -114,10 +117,17 @@ describe('Dockerfile', () => {
   });
 
   it('sets NODE_ENV=production', () => {
-    const env = Object.fromEntries(
-      finalOf('ENV').flatMap((i) => (i as Env).getProperties().map((p) => [p.getName(), p.getValue()])),
-    );
+    const env = finalEnv();
     assert.equal(env.NODE_ENV, 'production');
+  });
+
+  it('passes Node the flags npm start does, as NODE_OPTIONS (CMD stays node dist/server.js)', () => {
+    const env = finalEnv();
+    const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } })
+      .scripts.start;
+    const flags = /^node (.+) dist\/server\.js$/.exec(start)?.[1];
+    assert.ok(flags, `npm start runs node with flags: ${start}`);
+    assert.equal(env.NODE_OPTIONS, flags);
   });
 
   it('EXPOSE is the port the service listens on by default (config PORT, the target group port)', () => {

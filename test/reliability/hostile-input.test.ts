@@ -243,6 +243,18 @@ describe('hostile bodies', () => {
       }
     }
     assert.deepEqual(await tableRows(api), []);
+    // Deep nesting in a field the serializer ignores: refused, not read with its numbers rounded.
+    const padded = `{"product":12345678901234567890,"price":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const result = await json(
+      await api.request('/api/items/', {
+        method: 'POST',
+        body: padded,
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    assert.equal(result.status, 400);
+    assert.deepEqual(result.body, { detail: 'JSON parse error - nested too deeply to be read' });
+    assert.deepEqual(await tableRows(api), []);
   });
 
   it('invalid UTF-8: a JSON body is 400; a form body decodes with U+FFFD, as Django does', async (t) => {

@@ -2,7 +2,8 @@
  * Requests that never become Fastify requests (Node's HTTP parser refuses them) or that lack `Host`:
  * each is answered with a JSON body, logged as a JSON line with its status, and counted in
  * `/metrics`; at debug level what the parser was reading is logged cut at `LOG_BODY_MAX`. Over a
- * raw socket, since fetch cannot send any of them.
+ * raw socket, since fetch cannot send any of them. A request whose client leaves before sending all
+ * of it gets no answer, and its `request` line is closed by a `request aborted` line.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -45,6 +46,9 @@ describe('requests refused before routing', () => {
     const http10 = await send(api, 'GET /api/items/ HTTP/1.0\r\n\r\n');
     assert.equal(http10.status, 200);
     assert.equal(http10.body, '[]');
+    // Without Host, the API root's links use the address the request came in on.
+    const root10 = await send(api, 'GET /api/ HTTP/1.0\r\n\r\n');
+    assert.deepEqual(JSON.parse(root10.body), { items: `${api.baseUrl}/api/items/` });
 
     const lines = jsonLines(await api.logText());
     const rejected = lines.filter((line) => line.msg === 'request rejected');
@@ -86,5 +90,36 @@ describe('requests refused before routing', () => {
     const logged = jsonLines(await api.logText()).find((line) => line.msg === 'request body');
     assert.ok(logged, 'a request body line');
     assert.equal(logged.body, `{"product":"\ufffd\ufffd${'x'.repeat(LOG_BODY_MAX - 14)}…[214 more]`);
+  });
+
+  it('a client leaving mid-body: its request line is closed by a request aborted line, no error', async (t) => {
+    const api = await startTestApp(t, {}, { captureLog: true });
+    const connection = await connect(Number(new URL(api.baseUrl).port));
+    await connection.write(
+      'POST /api/items/ HTTP/1.1\r\nHost: x\r\nX-Request-ID: left-mid-body\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"product":',
+    );
+    // The request line is written once Fastify has the request; leave only after that.
+    for (let i = 0; i < 100 && !(await api.logText()).includes('"left-mid-body"'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    connection.socket.destroy();
+    await connection.closed;
+    let lines: ReturnType<typeof jsonLines> = [];
+    for (let i = 0; i < 100; i++) {
+      lines = jsonLines(await api.logText()).filter((line) => line.reqId === 'left-mid-body');
+      if (lines.length >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(
+      lines.map(({ msg, method, path }) => ({ msg, method, path })),
+      [
+        { msg: 'request', method: 'POST', path: '/api/items/' },
+        { msg: 'request aborted', method: 'POST', path: '/api/items/' },
+      ],
+    );
+    // Node's ECONNRESET "aborted" from the request stream is the client's doing, not a database outage.
+    assert.equal(lines.filter((line) => line.level !== 'info').length, 0, 'no error or warn line');
+    assert.deepEqual(await (await api.request('/api/items/')).json(), [], 'nothing half-read was stored');
   });
 });

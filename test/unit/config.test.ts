@@ -83,6 +83,23 @@ describe('readDatabaseConfig', () => {
     assert.equal(decodeURIComponent(url.password), 'p@ss/w:rd');
   });
 
+  it('DB_HOST takes an IPv4 or IPv6 address (bracketed in the URL) and refuses what is not a host', () => {
+    for (const [value, hostname] of [
+      ['10.0.0.5', '10.0.0.5'],
+      ['fd00::5', '[fd00::5]'],
+      [' db.internal ', 'db.internal'],
+    ]) {
+      const config = readDatabaseConfig({ DB_HOST: value!, DB_PORT: '6432' });
+      assert.ok(config.client === 'postgres');
+      assert.equal(new URL(config.connectionString).hostname, hostname);
+      assert.equal(new URL(config.connectionString).port, '6432');
+    }
+    // Not hosts: given to the URL API, each would leave its placeholder host (localhost) in place.
+    for (const value of ['db.internal:6432', 'my-db host', 'postgres://db', '[fd00::5]']) {
+      assertConfigError(() => readDatabaseConfig({ DB_HOST: value }), 'DB_HOST');
+    }
+  });
+
   it('DATABASE_URL wins over DB_HOST', () => {
     assert.equal(readDatabaseConfig({ DATABASE_URL: 'sqlite:///a.sqlite3', DB_HOST: 'rds.example' }).client, 'sqlite');
   });

@@ -95,6 +95,14 @@ describe('pythonStrip (Python str.strip())', () => {
     assert.equal(pythonStrip(''), '');
   });
 
+  it('takes time linear in the input: inner whitespace is not searched again from every position', () => {
+    // 200,000 inner spaces: a few milliseconds when linear; a quadratic scan took 20 s here.
+    const padded = `a${' '.repeat(200_000)}b`;
+    const started = performance.now();
+    assert.equal(pythonStrip(` ${padded}\t`), padded);
+    assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
+  });
+
   it('keeps U+FEFF and U+200B, which Python does not strip', () => {
     assert.equal(pythonStrip('\ufeffA\u200b'), '\ufeffA\u200b');
   });
