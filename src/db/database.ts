@@ -196,23 +196,26 @@ class PoolClient extends pg.Client {
     this.#boundMs = config.queryBoundMs ?? 0;
   }
 
-  // pg's overloads (promise, callback, submittable) are passed through, with a timer around the first two.
+  /** Closes the connection of a query that outlived the bound; one function for every query. */
+  readonly #late = () => this.connection.stream.destroy();
+
+  // pg's overloads (promise, callback, submittable) are passed through, with a timer around the first
+  // two. Three named parameters, not a rest array: this runs for every query.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override query(...args: any[]): any {
+  override query(config: any, values?: any, callback?: any): any {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const run = (...a: any[]) => (super.query as (...b: any[]) => any)(...a);
-    if (this.#boundMs === 0 || typeof args[0]?.submit === 'function') return run(...args);
-    const timer = setTimeout(() => this.connection.stream.destroy(), this.#boundMs);
-    const callbackAt = args.findIndex((arg) => typeof arg === 'function');
-    if (callbackAt >= 0) {
-      const callback = args[callbackAt] as (...r: unknown[]) => void;
-      args[callbackAt] = (...results: unknown[]) => {
+    const query = super.query as (...args: any[]) => any;
+    if (this.#boundMs === 0 || typeof config?.submit === 'function') return query.call(this, config, values, callback);
+    const timer = setTimeout(this.#late, this.#boundMs);
+    if (typeof values === 'function' || typeof callback === 'function') {
+      const done = (typeof values === 'function' ? values : callback) as (error: unknown, result: unknown) => void;
+      const finish = (error: unknown, result: unknown) => {
         clearTimeout(timer);
-        callback(...results);
+        done(error, result);
       };
-      return run(...args);
+      return typeof values === 'function' ? query.call(this, config, finish) : query.call(this, config, values, finish);
     }
-    const result = run(...args) as Promise<unknown>;
+    const result = query.call(this, config, values) as Promise<unknown>;
     result.then(
       () => clearTimeout(timer),
       () => clearTimeout(timer),

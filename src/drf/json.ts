@@ -35,6 +35,29 @@ export class JsonNumber {
 const PROTOTYPE_KEYS = { protoAction: 'remove', constructorAction: 'remove' } as const;
 
 /**
+ * Python's `sys.int_info.default_max_str_digits` (3.11, and the 3.10.7 / 3.9.14 security releases):
+ * `json.loads` refuses an integer literal longer than this, and DRF answers that `ValueError` as a
+ * parse error. Converting a longer one (to Python's `str()` of it) would also take time quadratic in
+ * its length.
+ */
+const MAX_INT_DIGITS = 4300;
+
+/** A literal as a {@link JsonNumber}, refusing an integer literal of more than {@link MAX_INT_DIGITS} digits. */
+function readNumber(source: string): JsonNumber {
+  const number = new JsonNumber(source);
+  const digits = source.startsWith('-') ? source.length - 1 : source.length;
+  if (digits > MAX_INT_DIGITS && !number.isFloat) {
+    throw new TooManyDigits(
+      `Exceeds the limit (${MAX_INT_DIGITS} digits) for integer string conversion: value has ${digits} digits; use sys.set_int_max_str_digits() to increase the limit`,
+    );
+  }
+  return number;
+}
+
+/** Python's `ValueError` for an integer literal beyond {@link MAX_INT_DIGITS}, raised through the parse. */
+class TooManyDigits extends SyntaxError {}
+
+/**
  * Parses JSON text, numbers as {@link JsonNumber}. A repeated key keeps its last value, as in Python
  * and `JSON.parse`; `__proto__` and `constructor.prototype` keys are removed.
  *
@@ -45,10 +68,11 @@ export function parseJsonText(text: string): unknown {
   let data: unknown;
   try {
     data = parseLossless(text, undefined, {
-      parseNumber: (source) => new JsonNumber(source),
+      parseNumber: readNumber,
       onDuplicateKey: ({ newValue }) => newValue,
     });
-  } catch {
+  } catch (error) {
+    if (error instanceof TooManyDigits) throw error;
     // Malformed JSON: JSON.parse throws too, and says why in the words the API has always answered.
     JSON.parse(text);
     // Valid JSON nested deeper than lossless-json's recursion goes (a RangeError). Read by JSON.parse

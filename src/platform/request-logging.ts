@@ -36,11 +36,14 @@ function bodyText(body: unknown): string | undefined {
   }
 }
 
-/** The request/response log hooks, for every route; `bodyMax` is `LOG_BODY_MAX`, in characters. */
 declare module 'fastify' {
   interface FastifyInstance {
     /** The requests logged as arrived and not yet as answered or aborted. */
     requestLog: OpenRequests;
+  }
+  interface FastifyRequest {
+    /** Whether its `request` line is still without a closing line (counted in {@link OpenRequests}). */
+    logOpen: boolean;
   }
 }
 
@@ -56,11 +59,15 @@ class OpenRequests {
     return this.#open;
   }
 
-  opened(): void {
+  opened(request: FastifyRequest): void {
+    request.logOpen = true;
     this.#open++;
   }
 
-  closed(): void {
+  /** Counts `request` closed once, however many closing hooks run for it. */
+  closed(request: FastifyRequest): void {
+    if (!request.logOpen) return;
+    request.logOpen = false;
     if (--this.#open > 0) return;
     for (const wake of this.#waiters.splice(0)) wake();
   }
@@ -80,14 +87,16 @@ class OpenRequests {
   }
 }
 
+/** The request/response log hooks, for every route; `bodyMax` is `LOG_BODY_MAX`, in characters. */
 export const requestLogging = fp<{ bodyMax: number }>(
   async (app, { bodyMax }) => {
     const path = (request: FastifyRequest) => request.originalUrl;
     const open = new OpenRequests();
     app.decorate('requestLog', open);
+    app.decorateRequest('logOpen', false);
     // Callback hooks, not async ones: each async hook costs a promise and a microtask per request.
     app.addHook('onRequest', (request, _reply, done) => {
-      open.opened();
+      open.opened(request);
       request.log.info({ method: request.method, path: path(request) }, 'request');
       done();
     });
@@ -112,13 +121,13 @@ export const requestLogging = fp<{ bodyMax: number }>(
         },
         'response',
       );
-      open.closed();
+      open.closed(request);
       done();
     });
     // Fastify runs no onResponse hook for a request whose client left before it was whole or answered.
     app.addHook('onRequestAbort', (request, done) => {
       request.log.info({ method: request.method, path: path(request) }, 'request aborted');
-      open.closed();
+      open.closed(request);
       done();
     });
   },

@@ -257,6 +257,23 @@ describe('hostile bodies', () => {
     assert.deepEqual(await tableRows(api), []);
   });
 
+  it('an integer literal over 4,300 digits is a parse error, as Python 3.11 json.loads gives DRF', async (t) => {
+    const api = await startTestApp(t);
+    const post = async (body: string) =>
+      json(await api.request('/api/items/', { method: 'POST', body, headers: { 'content-type': 'application/json' } }));
+    const long = await post(`{"product":${'1'.repeat(900_000)},"price":1}`);
+    assert.equal(long.status, 400);
+    assert.deepEqual(long.body, {
+      detail:
+        'JSON parse error - Exceeds the limit (4300 digits) for integer string conversion: value has 900000 digits; use sys.set_int_max_str_digits() to increase the limit',
+    });
+    assert.equal((await post(`{"product":"x","price":-${'9'.repeat(4301)}}`)).status, 400);
+    // At the limit it is read, and judged as DRF would: too long a product.
+    const atLimit = await post(`{"product":${'1'.repeat(4300)},"price":1}`);
+    assert.deepEqual(atLimit.body, { product: ['Ensure this field has no more than 20 characters.'] });
+    assert.deepEqual(await tableRows(api), []);
+  });
+
   it('invalid UTF-8: a JSON body is 400; a form body decodes with U+FFFD, as Django does', async (t) => {
     const api = await startTestApp(t);
     const bad = [
