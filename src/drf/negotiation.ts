@@ -57,10 +57,13 @@ function matches(rendered: string, range: MediaRange): boolean {
 /**
  * The `indent` parameter as DRF's `JSONRenderer.get_indent` reads it:
  * `zero_as_none(max(min(int(indent), 8), 0))`, so Python's `int()` rules (`" 4"`, `"+4"`, `"1_0"`),
- * clamped to 0…8 spaces, 0 meaning none; a value `int()` refuses (`"4.0"`, `"x"`) means none.
+ * clamped to 0…8 spaces, 0 meaning none; a value `int()` refuses (`"4.0"`, `"x"`, over 4,300
+ * characters) means none.
  */
 function indentOf(param: string | undefined): number | undefined {
-  const value = param === undefined ? undefined : parsePythonInt(param);
+  // Python 3.11's int() refuses more than 4,300 digits (sys.int_info.default_max_str_digits).
+  if (param === undefined || param.length > 4300) return undefined;
+  const value = parsePythonInt(param);
   if (value === undefined || value <= 0n) return undefined;
   return value >= 8n ? 8 : Number(value);
 }

@@ -64,12 +64,12 @@ class OpenRequests {
     this.#open++;
   }
 
-  /** Counts `request` closed once, however many closing hooks run for it. */
-  closed(request: FastifyRequest): void {
-    if (!request.logOpen) return;
+  /** Counts `request` closed once; whether it was still open. */
+  closed(request: FastifyRequest): boolean {
+    if (!request.logOpen) return false;
     request.logOpen = false;
-    if (--this.#open > 0) return;
-    for (const wake of this.#waiters.splice(0)) wake();
+    if (--this.#open <= 0) for (const wake of this.#waiters.splice(0)) wake();
+    return true;
   }
 
   /**
@@ -95,9 +95,14 @@ export const requestLogging = fp<{ bodyMax: number }>(
     app.decorate('requestLog', open);
     app.decorateRequest('logOpen', false);
     // Callback hooks, not async ones: each async hook costs a promise and a microtask per request.
-    app.addHook('onRequest', (request, _reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
       open.opened(request);
       request.log.info({ method: request.method, path: path(request) }, 'request');
+      // Node closes every response, sent or not; one closed before it was sent (the client left
+      // mid-body, mid-list, or while the handler worked) gets no onResponse hook from Fastify.
+      reply.raw.once('close', () => {
+        if (open.closed(request)) request.log.info({ method: request.method, path: path(request) }, 'request aborted');
+      });
       done();
     });
     if (['debug', 'trace'].includes(app.log.level)) {
@@ -121,12 +126,6 @@ export const requestLogging = fp<{ bodyMax: number }>(
         },
         'response',
       );
-      open.closed(request);
-      done();
-    });
-    // Fastify runs no onResponse hook for a request whose client left before it was whole or answered.
-    app.addHook('onRequestAbort', (request, done) => {
-      request.log.info({ method: request.method, path: path(request) }, 'request aborted');
       open.closed(request);
       done();
     });

@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { BACKENDS } from '../helpers/backends.js';
 import { connect, jsonLines, parseResponses, type RawResponse } from '../helpers/raw-http.js';
 
 const LOG_BODY_MAX = 100;
@@ -121,5 +123,40 @@ describe('requests refused before routing', () => {
     // Node's ECONNRESET "aborted" from the request stream is the client's doing, not a database outage.
     assert.equal(lines.filter((line) => line.level !== 'info').length, 0, 'no error or warn line');
     assert.deepEqual(await (await api.request('/api/items/')).json(), [], 'nothing half-read was stored');
+  });
+
+  it('a client leaving while its whole request is being handled: its request line is closed too', async (t) => {
+    const postgres = BACKENDS.find((backend) => backend.name === 'postgres')!;
+    const databaseUrl = await postgres.databaseUrl(t);
+    const api = await startTestApp(t, { DATABASE_URL: databaseUrl }, { captureLog: true });
+    assert.equal((await api.request('/api/items/', { method: 'POST', json: { product: 'a', price: 1 } })).status, 201);
+    // The row locked by another session, so the PUT waits in its handler, its body all read.
+    const locker = new pg.Client({ connectionString: databaseUrl });
+    await locker.connect();
+    t.after(() => locker.end());
+    await locker.query('begin');
+    await locker.query('select id from myapi_item for update');
+    const connection = await connect(Number(new URL(api.baseUrl).port));
+    const body = JSON.stringify({ product: 'b', price: 2 });
+    await connection.write(
+      'PUT /api/items/1/ HTTP/1.1\r\nHost: x\r\nX-Request-ID: left-while-handled\r\n' +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    const ownLines = async () => jsonLines(await api.logText()).filter((line) => line.reqId === 'left-while-handled');
+    for (let i = 0; i < 100 && (await ownLines()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    connection.socket.destroy();
+    await connection.closed;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await locker.query('commit');
+    let lines = await ownLines();
+    for (let i = 0; i < 100 && lines.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      lines = await ownLines();
+    }
+    assert.deepEqual(
+      lines.map(({ msg }) => msg),
+      ['request', 'request aborted'],
+    );
+    assert.equal(api.app.requestLog.open, 0, 'no request left counted as open');
   });
 });
