@@ -12,6 +12,7 @@
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import secureJson from 'secure-json-parse';
 import { exactInteger } from '../db/integers.js';
+import { MAX_INT_DIGITS } from './python.js';
 
 /**
  * A JSON number as written in the body. Python's `json.loads` makes an `int` of a literal with
@@ -35,14 +36,9 @@ export class JsonNumber {
 const PROTOTYPE_KEYS = { protoAction: 'remove', constructorAction: 'remove' } as const;
 
 /**
- * Python's `sys.int_info.default_max_str_digits` (3.11, and the 3.10.7 / 3.9.14 security releases):
- * `json.loads` refuses an integer literal longer than this, and DRF answers that `ValueError` as a
- * parse error. Converting a longer one (to Python's `str()` of it) would also take time quadratic in
- * its length.
+ * A literal as a {@link JsonNumber}, refusing an integer literal of more than {@link MAX_INT_DIGITS}
+ * digits: Python's `json.loads` raises that `ValueError`, which DRF answers as a parse error.
  */
-const MAX_INT_DIGITS = 4300;
-
-/** A literal as a {@link JsonNumber}, refusing an integer literal of more than {@link MAX_INT_DIGITS} digits. */
 function readNumber(source: string): JsonNumber {
   const number = new JsonNumber(source);
   const digits = source.startsWith('-') ? source.length - 1 : source.length;

@@ -61,9 +61,7 @@ function matches(rendered: string, range: MediaRange): boolean {
  * characters) means none.
  */
 function indentOf(param: string | undefined): number | undefined {
-  // Python 3.11's int() refuses more than 4,300 digits (sys.int_info.default_max_str_digits).
-  if (param === undefined || param.length > 4300) return undefined;
-  const value = parsePythonInt(param);
+  const value = param === undefined ? undefined : parsePythonInt(param);
   if (value === undefined || value <= 0n) return undefined;
   return value >= 8n ? 8 : Number(value);
 }

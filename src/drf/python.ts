@@ -57,9 +57,17 @@ function buildDigitZeros(): Map<number, number> {
 }
 
 /**
+ * Python's `sys.int_info.default_max_str_digits` (3.11, and the 3.10.7 / 3.9.14 security releases):
+ * `int()` of a longer digit string raises `ValueError`. Converting one would also take time
+ * quadratic in its length.
+ */
+export const MAX_INT_DIGITS = 4300;
+
+/**
  * Parses `text` as Python's `int()` would, as a BigInt (so no digit string is rounded).
  *
- * @returns the value, or `undefined` when Python would raise `ValueError`.
+ * @returns the value, or `undefined` when Python would raise `ValueError` (also for more than
+ *   {@link MAX_INT_DIGITS} digits).
  * @example parsePythonInt(' +1_000 ') === 1000n; parsePythonInt('0x10') === undefined
  */
 export function parsePythonInt(text: string): bigint | undefined {
@@ -71,6 +79,7 @@ export function parsePythonInt(text: string): bigint | undefined {
     const cp = ch.codePointAt(0)!;
     ascii += cp >= 0x30 && cp <= 0x39 ? ch : String(nonAsciiDigitValue(cp));
   }
+  if (ascii.length > MAX_INT_DIGITS) return undefined;
   const value = BigInt(ascii);
   return match[1] === '-' ? -value : value;
 }

@@ -132,25 +132,19 @@ export function listItemsQuery(
   return q;
 }
 
-/** A named statement made from a Kysely builder, with the values its placeholders stand for. */
-interface NamedList {
-  statement: { name: string; text: string };
-  values: (product: string | undefined, limit: number) => unknown[];
-}
-
-const namedLists = new WeakMap<Kysely<Database>, Map<string, NamedList>>();
+const namedLists = new WeakMap<Kysely<Database>, Map<string, { name: string; text: string }>>();
 
 /**
  * The named statement of a list shape, its SQL compiled by Kysely from {@link listItemsQuery} once
- * per database. The placeholders are checked against stand-in values, so that the values later
- * given in their place cannot be misordered by another Kysely version's compilation.
+ * per database: `$1` the product when `byProduct`, then the row limit. The placeholders are checked
+ * against stand-in values, so that another Kysely version cannot misorder the values given later.
  */
-function namedList(db: Kysely<Database>, byProduct: boolean, limit: number): NamedList {
+function namedList(db: Kysely<Database>, byProduct: boolean, limit: number): { name: string; text: string } {
   let lists = namedLists.get(db);
   if (!lists) namedLists.set(db, (lists = new Map()));
   const name = byProduct ? 'list_items_by_product' : 'list_items';
-  let list = lists.get(name);
-  if (!list) {
+  let statement = lists.get(name);
+  if (!statement) {
     const standIn = '\u0000product';
     const compiled = listItemsQuery(db, byProduct ? { product: standIn } : {})
       .limit(limit)
@@ -159,13 +153,10 @@ function namedList(db: Kysely<Database>, byProduct: boolean, limit: number): Nam
     if (JSON.stringify(compiled.parameters) !== JSON.stringify(expected)) {
       throw new Error(`${name}: Kysely compiled parameters ${JSON.stringify(compiled.parameters)}`);
     }
-    list = {
-      statement: { name, text: compiled.sql },
-      values: byProduct ? (product, rowLimit) => [product, rowLimit] : (_product, rowLimit) => [rowLimit],
-    };
-    lists.set(name, list);
+    statement = { name, text: compiled.sql };
+    lists.set(name, statement);
   }
-  return list;
+  return statement;
 }
 
 /**
@@ -185,8 +176,9 @@ export async function listFirstRows(
 ): Promise<Item[]> {
   const handle = driverHandleOf(db);
   if (handle.client === 'postgres' && ordering.length === 0 && filter.search === undefined) {
-    const list = namedList(db, filter.product !== undefined, limit);
-    const { rows } = await queryNamed<Item>(handle.pool, list.statement, list.values(filter.product, limit));
+    const { product } = filter;
+    const statement = namedList(db, product !== undefined, limit);
+    const { rows } = await queryNamed<Item>(handle.pool, statement, product === undefined ? [limit] : [product, limit]);
     return rows;
   }
   return listItemsQuery(db, filter, ordering).limit(limit).execute();
