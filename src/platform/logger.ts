@@ -2,7 +2,7 @@
  * JSON-lines logging to stdout and to `LOG_DIR/api_server.log`, through pino.
  *
  * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; the lines of
- * one event-loop turn reach them as one write each (platform/line-batch.ts). They are flushed
+ * a few milliseconds reach them as one write each (platform/line-batch.ts). They are flushed
  * synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal stop
  * (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
  * cannot be created (permissions, disk full, a read-only or virtual file system), is dropped from the
@@ -49,7 +49,7 @@ export interface LoggerOptions {
 /**
  * Most bytes one write to a sink carries (sonic-boom `maxWrite`, 16 KiB by default): Linux's
  * default pipe capacity (pipe(7)). A sink has one write in flight and starts the next when it
- * completes, at most once per event-loop turn; under load one turn's lines can pass 16 KiB, and
+ * completes, at most once per batch of lines; under load one batch can pass 16 KiB, and
  * with writes that small the backlog, held in memory, grew without end. Larger writes do not fit
  * in a stdout pipe at once, and sonic-boom converts the rest of a partly written string to bytes
  * again on each retry.

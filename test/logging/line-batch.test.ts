@@ -1,13 +1,13 @@
 /**
- * Log lines batched per event-loop turn (src/platform/line-batch.ts): one hand-over per sink per
- * turn, and nothing held back by a flush.
+ * Log lines batched for a few milliseconds (src/platform/line-batch.ts): one hand-over per sink per
+ * batch, and nothing held back by a flush.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { LineBatch } from '../../src/platform/line-batch.js';
+import { LINE_BATCH_MAX_CHARS, LINE_BATCH_MS, LineBatch } from '../../src/platform/line-batch.js';
 import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
 import { scratchDir } from '../helpers/app.js';
 
@@ -18,18 +18,34 @@ function recordingSink() {
 }
 
 describe('LineBatch', () => {
-  it('hands the lines of one turn to every sink once, when the turn ends', async () => {
+  it('hands the lines of several turns to every sink once, LINE_BATCH_MS after the first', async () => {
     const [a, b] = [recordingSink(), recordingSink()];
     const batch = new LineBatch(() => [a, b]);
-    for (let i = 0; i < 10; i++) batch.write(`{"n":${i}}\n`);
-    assert.deepEqual(a.chunks, [], 'nothing before the turn ends');
-    await nextTurn();
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) {
+      batch.write(`{"n":${i}}\n`);
+      await nextTurn();
+    }
+    // Ten turns take well under LINE_BATCH_MS unless the machine stalled; only then may a batch have gone.
+    if (performance.now() - started < LINE_BATCH_MS) assert.deepEqual(a.chunks, [], 'nothing before LINE_BATCH_MS');
+    await sleep(LINE_BATCH_MS * 4);
     const expected = Array.from({ length: 10 }, (_, i) => `{"n":${i}}\n`).join('');
-    assert.deepEqual(a.chunks, [expected]);
-    assert.deepEqual(b.chunks, [expected]);
+    assert.equal(a.chunks.join(''), expected);
+    assert.deepEqual(b.chunks, a.chunks);
+    const handovers = a.chunks.length;
     batch.write('{"n":10}\n');
-    await nextTurn();
-    assert.deepEqual(a.chunks, [expected, '{"n":10}\n'], 'a later turn, a later write');
+    await sleep(LINE_BATCH_MS * 4);
+    assert.deepEqual(a.chunks.slice(handovers), ['{"n":10}\n'], 'a later batch, a later write');
+  });
+
+  it('hands over at once when LINE_BATCH_MAX_CHARS are held', () => {
+    const sink = recordingSink();
+    const batch = new LineBatch(() => [sink]);
+    const line = `{"pad":"${'x'.repeat(1000)}"}\n`;
+    const count = Math.ceil(LINE_BATCH_MAX_CHARS / line.length);
+    for (let i = 0; i < count; i++) batch.write(line);
+    assert.equal(sink.chunks.length, 1, 'handed over without waiting');
+    assert.equal(sink.chunks[0], line.repeat(count));
   });
 
   it('flush() hands over at once what the turn holds', () => {
@@ -53,7 +69,7 @@ describe('LineBatch', () => {
       good,
     ]);
     batch.write('{"a":1}\n');
-    await nextTurn();
+    await sleep(LINE_BATCH_MS * 4);
     assert.deepEqual(good.chunks, ['{"a":1}\n']);
   });
 });
