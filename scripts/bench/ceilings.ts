@@ -4,7 +4,9 @@
  * - {@link startBareServer}: in its own process, a bare `node:http` server answering a constant
  *   item JSON (nothing built on Node answers faster here), bare Fastify answering the same
  *   constant, and bare Fastify + pg running the retrieve query as one prepared statement without
- *   logging: what the service's own stack gives, and what its targets are set against;
+ *   logging: what the service's own stack gives, and what its targets are set against; and that
+ *   last server again with the per-request duties the service keeps (log lines, headers, metrics),
+ *   each done the cheapest way: the most the service could reach without giving one up;
  * - {@link runPgbench}: PostgreSQL alone running the retrieve query (`SELECT id, product, price …
  *   WHERE id = $1`, a random seeded id), prepared (`-M prepared`), 32 clients, 2 threads, on the
  *   scratch schema's table: what the database can do without any HTTP in front.
@@ -21,7 +23,7 @@ import type { LoadResult, LoadSettings } from './load.js';
 const BARE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-server.mjs');
 
 /** The bare servers of `bare-server.mjs`. */
-export type BareKind = 'http' | 'fastify' | 'fastify-pg';
+export type BareKind = 'http' | 'fastify' | 'fastify-pg' | 'fastify-pg-duties';
 
 export interface CeilingServer {
   child: ChildProcess;
@@ -43,7 +45,8 @@ export function startBareServer(kind: BareKind, env: Record<string, string> = {}
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bare ${kind} server exited ${code} before listening`)));
     child.stdout!.once('data', (chunk: Buffer) => {
-      const port = Number(String(chunk).trim());
+      // The first line; fastify-pg-duties logs to the same stdout after it (drained, unread).
+      const port = Number(String(chunk).split('\n')[0]);
       resolve({
         child,
         baseUrl: `http://127.0.0.1:${port}`,

@@ -213,37 +213,45 @@ async function measurePair(server: BenchServer, backend: string, pair: [Scenario
 }
 
 /**
- * The scenarios whose targets are ratios to a ceiling, each with its ceiling. Each is measured in
- * alternation with a bare server of that kind kept running beside the service (ceiling, service,
- * ceiling, service …), so that both meet the same machine: measured minutes apart, a shared
- * machine's load moves the ratio more than the service does.
+ * The scenarios whose targets are ratios to a ceiling, each with its ceilings. Each is measured in
+ * alternation with bare servers of those kinds kept running beside the service (ceilings, service,
+ * ceilings, service …), so that all meet the same machine: measured minutes apart, a shared
+ * machine's load moves the ratio more than the service does. Retrieve also alternates with bare
+ * Fastify + pg doing the service's per-request duties (bare-server.mjs `fastify-pg-duties`).
  */
-const TARGET_CEILINGS: ReadonlyMap<string, BareKind> = new Map([
-  ['healthz', 'fastify'],
-  ['retrieve', 'fastify-pg'],
+const TARGET_CEILINGS: ReadonlyMap<string, readonly BareKind[]> = new Map([
+  ['healthz', ['fastify']],
+  ['retrieve', ['fastify-pg', 'fastify-pg-duties']],
 ]);
 
 /** What each kind of ceiling is loaded with: the retrieve scenario for Fastify + pg, else `GET /`. */
 function ceilingSpec(kind: BareKind): LoadSpec {
-  return kind === 'fastify-pg' ? SCENARIOS.find((s) => s.name === 'retrieve')!.spec : { method: 'GET', paths: ['/'] };
+  return kind.startsWith('fastify-pg')
+    ? SCENARIOS.find((s) => s.name === 'retrieve')!.spec
+    : { method: 'GET', paths: ['/'] };
 }
 
 /**
- * `scenario` on the service and its ceiling in alternation (see {@link TARGET_CEILINGS}): warm-ups
- * of both, then ceiling, service, ceiling, service …, the better run of each kept. Returns the
- * ceiling's row and the service's, which carries the ceiling's best.
+ * `scenario` on the service and its ceilings in alternation (see {@link TARGET_CEILINGS}): warm-ups
+ * of all, then ceilings, service, ceilings, service …, the better run of each kept. Returns the
+ * ceilings' rows and the service's, which carries the ceilings' bests.
  */
-async function measureWithCeiling(
+async function measureWithCeilings(
   server: BenchServer,
   backend: string,
   scenario: Scenario,
-  kind: BareKind,
-  ceiling: CeilingServer,
+  ceilings: readonly { kind: BareKind; ceiling: CeilingServer }[],
 ): Promise<Row[]> {
   await check(server.baseUrl, scenario);
   const sides = [
-    { baseUrl: ceiling.baseUrl, spec: ceilingSpec(kind), pids: () => [ceiling.child.pid!], runs: [] as LoadResult[] },
-    { baseUrl: server.baseUrl, spec: scenario.spec, pids: server.pids, runs: [] as LoadResult[] },
+    ...ceilings.map(({ kind, ceiling }) => ({
+      kind: kind as BareKind | undefined,
+      baseUrl: ceiling.baseUrl,
+      spec: ceilingSpec(kind),
+      pids: () => [ceiling.child.pid!],
+      runs: [] as LoadResult[],
+    })),
+    { kind: undefined, baseUrl: server.baseUrl, spec: scenario.spec, pids: server.pids, runs: [] as LoadResult[] },
   ];
   for (const side of sides) {
     if (WARMUP > 0) await runLoad(TOOL, side.baseUrl, side.spec, { ...settings, duration: WARMUP });
@@ -257,25 +265,29 @@ async function measureWithCeiling(
     }
   }
   const better = (runs: LoadResult[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
-  const [bare, service] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  const alternated: Row = {
+  const service = sides.at(-1)!;
+  const alternated: Row[] = ceilings.map(({ kind, ceiling }, i) => ({
     scenario: `${CEILINGS[kind]}, alternated`,
     backend: '-',
-    best: better(bare.runs),
-    runs: bare.runs,
+    best: better(sides[i]!.runs),
+    runs: sides[i]!.runs,
     rssMb: [readRssMb(ceiling.child.pid!)],
-  };
-  progress(alternated);
+  }));
+  alternated.forEach(progress);
   const row: Row = {
     scenario: scenario.name,
     backend,
     best: better(service.runs),
     runs: service.runs,
     rssMb: server.rssMb(),
-    alternatedCeiling: { kind, scenario: alternated.scenario, best: alternated.best },
+    alternatedCeilings: alternated.map((ceiling, i) => ({
+      kind: ceilings[i]!.kind,
+      scenario: ceiling.scenario,
+      best: ceiling.best,
+    })),
   };
   progress(row);
-  return [alternated, row];
+  return [...alternated, row];
 }
 
 async function benchBackend(
@@ -313,10 +325,12 @@ async function benchBackend(
       for (const scenario of SCENARIOS) {
         if (!wanted(scenario.name) || pairedSecond.has(scenario.name)) continue;
         const partner = SCENARIOS.find((s) => s.name === PAIRED.get(scenario.name));
-        const kind = TARGET_CEILINGS.get(scenario.name);
-        const ceiling = kind && ceilings.get(kind);
+        const running = (TARGET_CEILINGS.get(scenario.name) ?? []).flatMap((kind) => {
+          const ceiling = ceilings.get(kind);
+          return ceiling ? [{ kind, ceiling }] : [];
+        });
         if (partner && wanted(partner.name)) rows.push(...(await measurePair(server, backend, [scenario, partner])));
-        else if (kind && ceiling) rows.push(...(await measureWithCeiling(server, backend, scenario, kind, ceiling)));
+        else if (running.length) rows.push(...(await measureWithCeilings(server, backend, scenario, running)));
         else rows.push(await measureScenario(server, backend, scenario));
       }
       for (const name of pairedSecond) {
@@ -384,6 +398,7 @@ const CEILINGS: Record<BareKind, string> = {
   http: 'node:http ceiling',
   fastify: 'bare Fastify',
   'fastify-pg': 'bare Fastify + pg',
+  'fastify-pg-duties': 'bare Fastify + pg + duties',
 };
 
 async function measureCeiling(kind: BareKind, env: Record<string, string>): Promise<Row> {
@@ -478,7 +493,9 @@ async function main(): Promise<void> {
       const first = await measureCeilings(pgEnv);
       const running = new Map<BareKind, CeilingServer>();
       try {
-        for (const kind of new Set(TARGET_CEILINGS.values())) running.set(kind, await startBareServer(kind, pgEnv));
+        for (const kind of new Set([...TARGET_CEILINGS.values()].flat())) {
+          running.set(kind, await startBareServer(kind, pgEnv));
+        }
         for (const backend of BACKENDS) await benchBackend(backend, rows, running);
       } finally {
         for (const ceiling of running.values()) await ceiling.stop();
@@ -496,10 +513,13 @@ async function main(): Promise<void> {
     if (http) row.ratio = row.best.rps / http.best.rps;
     if (fastify) row.vsFastify = row.best.rps / fastify.best.rps;
     if (fastifyPg) row.vsFastifyPg = row.best.rps / fastifyPg.best.rps;
-    // A row measured in alternation with its ceiling is judged against that measurement.
-    const alternated = row.alternatedCeiling;
-    if (alternated?.kind === 'fastify') row.vsFastify = row.best.rps / alternated.best.rps;
-    if (alternated?.kind === 'fastify-pg') row.vsFastifyPg = row.best.rps / alternated.best.rps;
+    // A row measured in alternation with its ceilings is judged against those measurements.
+    for (const alternated of row.alternatedCeilings ?? []) {
+      const ratio = row.best.rps / alternated.best.rps;
+      if (alternated.kind === 'fastify') row.vsFastify = ratio;
+      if (alternated.kind === 'fastify-pg') row.vsFastifyPg = ratio;
+      if (alternated.kind === 'fastify-pg-duties') row.vsDuties = ratio;
+    }
   }
   const loadAfter = os.loadavg();
 
