@@ -1,9 +1,12 @@
 // The ceilings the service is measured against, one per process: what the same stack answers with
 // nothing of ours in it. Plain JavaScript run by `node` (no TypeScript loader in the process).
 //
-// usage: node scripts/bench/bare-server.mjs http|fastify|fastify-pg|fastify-pg-duties
+// usage: node scripts/bench/bare-server.mjs http|fastify|fastify-duties|fastify-pg|fastify-pg-duties
 //   http        bare node:http, constant item JSON on every URL
 //   fastify     bare Fastify (no logger), constant item JSON on every GET
+//   fastify-duties
+//               fastify plus the duties below (the security headers, `X-Request-ID`, log lines,
+//               metrics), constant item JSON on every GET
 //   fastify-pg  bare Fastify + a pg.Pool: GET /api/items/:id/ runs the retrieve SELECT as one named
 //               (prepared) statement and sends the row; DATABASE_URL (search_path in its options)
 //               and DB_POOL_MAX (default 10, the service's default) say where and how many.
@@ -12,7 +15,7 @@
 //               (issue 16 keeps them: "the same headers, the same log content, the same metrics"):
 //               a `request` and a `response` JSON line per request through pino to stdout and to a
 //               file, gathered for 5 ms as the service does; the security headers, `X-Request-ID`,
-//               `Vary`, `Allow` and `ETag`; prom-client's default metrics and a counter and a
+//               and on an item `Vary`, `Allow` and `ETag`; prom-client's default metrics and a counter and a
 //               histogram per request. No negotiation, validation or DRF rules: the most the
 //               service could reach while keeping its duties.
 // Prints the port on stdout, as its first line, once listening on 127.0.0.1.
@@ -42,12 +45,12 @@ if (mode === 'http') {
   });
   server.keepAliveTimeout = 72000;
   server.listen(0, '127.0.0.1', () => listening(server.address().port));
-} else if (mode === 'fastify' || mode === 'fastify-pg' || mode === 'fastify-pg-duties') {
+} else if (['fastify', 'fastify-duties', 'fastify-pg', 'fastify-pg-duties'].includes(mode)) {
   const { default: Fastify, LogController } = await import('fastify');
-  const duty = mode === 'fastify-pg-duties' ? await duties(LogController) : undefined;
+  const duty = mode.endsWith('-duties') ? await duties(LogController) : undefined;
   const app = Fastify({ keepAliveTimeout: 72000, ...(duty?.options ?? { logger: false }) });
   duty?.addHooks(app);
-  if (mode === 'fastify') {
+  if (!mode.startsWith('fastify-pg')) {
     app.get('/*', (_request, reply) => {
       reply.type('application/json').send(BODY);
     });
@@ -62,7 +65,7 @@ if (mode === 'http') {
       const { rows } = await pool.query({ name: 'retrieve', text: retrieve, values: [request.params.id] });
       if (!rows[0]) return reply.code(404).send({ detail: 'No Item matches the given query.' });
       if (mode === 'fastify-pg-duties') {
-        reply.header('vary', 'Accept, Origin');
+        reply.header('vary', 'Accept');
         reply.header('allow', 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS');
         // The ceiling's table has no version column; a constant tag costs the same to send.
         reply.header('etag', '"1"');
@@ -73,7 +76,9 @@ if (mode === 'http') {
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   listening(new URL(address).port);
 } else {
-  process.stderr.write(`usage: node bare-server.mjs http|fastify|fastify-pg|fastify-pg-duties (got ${mode})\n`);
+  process.stderr.write(
+    `usage: node bare-server.mjs http|fastify|fastify-duties|fastify-pg|fastify-pg-duties (got ${mode})\n`,
+  );
   process.exit(2);
 }
 

@@ -5,8 +5,9 @@
  *   item JSON (nothing built on Node answers faster here), bare Fastify answering the same
  *   constant, and bare Fastify + pg running the retrieve query as one prepared statement without
  *   logging: what the service's own stack gives, and what its targets are set against; and that
- *   last server again with the per-request duties the service keeps (log lines, headers, metrics),
- *   each done the cheapest way: the most the service could reach without giving one up;
+ *   bare Fastify and bare Fastify + pg again with the per-request duties the service keeps (log
+ *   lines, headers, metrics), each done the cheapest way: the most the service could reach without
+ *   giving one up;
  * - {@link runPgbench}: PostgreSQL alone running the retrieve query (`SELECT id, product, price …
  *   WHERE id = $1`, a random seeded id), prepared (`-M prepared`), 32 clients, 2 threads, on the
  *   scratch schema's table: what the database can do without any HTTP in front.
@@ -23,7 +24,7 @@ import type { LoadResult, LoadSettings } from './load.js';
 const BARE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-server.mjs');
 
 /** The bare servers of `bare-server.mjs`. */
-export type BareKind = 'http' | 'fastify' | 'fastify-pg' | 'fastify-pg-duties';
+export type BareKind = 'http' | 'fastify' | 'fastify-duties' | 'fastify-pg' | 'fastify-pg-duties';
 
 export interface CeilingServer {
   child: ChildProcess;

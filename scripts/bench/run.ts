@@ -216,11 +216,11 @@ async function measurePair(server: BenchServer, backend: string, pair: [Scenario
  * The scenarios whose targets are ratios to a ceiling, each with its ceilings. Each is measured in
  * alternation with bare servers of those kinds kept running beside the service (ceilings, service,
  * ceilings, service …), so that all meet the same machine: measured minutes apart, a shared
- * machine's load moves the ratio more than the service does. Retrieve also alternates with bare
- * Fastify + pg doing the service's per-request duties (bare-server.mjs `fastify-pg-duties`).
+ * machine's load moves the ratio more than the service does. Each also alternates with its ceiling
+ * doing the service's per-request duties (bare-server.mjs `fastify-duties`, `fastify-pg-duties`).
  */
 const TARGET_CEILINGS: ReadonlyMap<string, readonly BareKind[]> = new Map([
-  ['healthz', ['fastify']],
+  ['healthz', ['fastify', 'fastify-duties']],
   ['retrieve', ['fastify-pg', 'fastify-pg-duties']],
 ]);
 
@@ -398,6 +398,7 @@ const CEILINGS: Record<BareKind, string> = {
   http: 'node:http ceiling',
   fastify: 'bare Fastify',
   'fastify-pg': 'bare Fastify + pg',
+  'fastify-duties': 'bare Fastify + duties',
   'fastify-pg-duties': 'bare Fastify + pg + duties',
 };
 
@@ -518,7 +519,7 @@ async function main(): Promise<void> {
       const ratio = row.best.rps / alternated.best.rps;
       if (alternated.kind === 'fastify') row.vsFastify = ratio;
       if (alternated.kind === 'fastify-pg') row.vsFastifyPg = ratio;
-      if (alternated.kind === 'fastify-pg-duties') row.vsDuties = ratio;
+      if (alternated.kind.endsWith('-duties')) row.vsDuties = ratio;
     }
   }
   const loadAfter = os.loadavg();
