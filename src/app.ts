@@ -97,7 +97,10 @@ export async function buildApp({
     frameworkErrors,
     // Once closing, requests get the API's own 503 (ops/readiness.ts), logged and counted.
     return503OnClosing: false,
-    clientErrorHandler: clientErrorHandler((rejection) => {
+    clientErrorHandler: clientErrorHandler((rejection, socket) => {
+      // The client ended the connection inside a request already logged: that request's own
+      // 'request aborted' line records it, not a second, rejected request.
+      if (rejection.code === 'HPE_INVALID_EOF_STATE' && app.requestLog.carries(socket)) return;
       logRejectedRequest(logger as FastifyBaseLogger, rejection, config.logBodyMax);
       if (rejection.status !== undefined) app.metrics.observeRejected(rejection.status);
     }),

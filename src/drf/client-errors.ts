@@ -55,9 +55,9 @@ export interface RejectedRequest {
 /**
  * Makes the Fastify `clientErrorHandler` option: answers
  * one JSON error on the raw socket if it is still writable, then closes it, and hands the rejection
- * to `onRejected`. A connection the client reset gets nothing and is not reported.
+ * and the socket to `onRejected`. A connection the client reset gets nothing and is not reported.
  */
-export function clientErrorHandler(onRejected: (rejection: RejectedRequest) => void) {
+export function clientErrorHandler(onRejected: (rejection: RejectedRequest, socket: Duplex) => void) {
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, detail] = describe(error.code);
@@ -71,12 +71,15 @@ export function clientErrorHandler(onRejected: (rejection: RejectedRequest) => v
       );
     }
     socket.destroy(error);
-    onRejected({
-      status: answered ? status : undefined,
-      code: error.code,
-      reason: typeof reason === 'string' ? reason : undefined,
-      rawPacket: Buffer.isBuffer(rawPacket) ? rawPacket : undefined,
-    });
+    onRejected(
+      {
+        status: answered ? status : undefined,
+        code: error.code,
+        reason: typeof reason === 'string' ? reason : undefined,
+        rawPacket: Buffer.isBuffer(rawPacket) ? rawPacket : undefined,
+      },
+      socket,
+    );
   };
 }
 

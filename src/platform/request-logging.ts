@@ -7,7 +7,9 @@
  * A client that goes away before its request was whole or answered (a body cut short, a long list
  * left half-read) has its request closed by `{"msg":"request aborted","method","path"}` instead.
  * A request Node's HTTP parser refused never reaches these hooks and gets one line of its own,
- * `{"msg":"request rejected","status","code","reason"}` ({@link logRejectedRequest}).
+ * `{"msg":"request rejected","status","code","reason"}` ({@link logRejectedRequest}), unless the
+ * client ended the connection inside a request already logged (mid-body, `HPE_INVALID_EOF_STATE`):
+ * that request's `request aborted` line is its record.
  *
  * @module
  */
@@ -49,11 +51,14 @@ declare module 'fastify' {
 
 /**
  * Counts the requests whose `request` line has no closing line yet, so that a shutdown can wait
- * for the closing lines of the requests whose connections it closed before it ends the logs.
+ * for the closing lines of the requests whose connections it closed before it ends the logs, and
+ * knows which connections carry one ({@link OpenRequests.carries}).
  */
 class OpenRequests {
   #open = 0;
   #waiters: (() => void)[] = [];
+  /** Open requests per connection: one, or a few pipelined. */
+  readonly #bySocket = new WeakMap<object, number>();
 
   get open(): number {
     return this.#open;
@@ -62,14 +67,26 @@ class OpenRequests {
   opened(request: FastifyRequest): void {
     request.logOpen = true;
     this.#open++;
+    const socket = request.raw.socket;
+    this.#bySocket.set(socket, (this.#bySocket.get(socket) ?? 0) + 1);
   }
 
   /** Counts `request` closed once; whether it was still open. */
   closed(request: FastifyRequest): boolean {
     if (!request.logOpen) return false;
     request.logOpen = false;
+    const socket = request.raw.socket;
+    this.#bySocket.set(socket, (this.#bySocket.get(socket) ?? 1) - 1);
     if (--this.#open <= 0) for (const wake of this.#waiters.splice(0)) wake();
     return true;
+  }
+
+  /**
+   * Whether a request on `socket` was logged as arrived and is not yet closed: the connection's
+   * end in the middle of a message is then that request's, whose own closing line reports it.
+   */
+  carries(socket: object): boolean {
+    return (this.#bySocket.get(socket) ?? 0) > 0;
   }
 
   /**

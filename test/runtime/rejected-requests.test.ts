@@ -123,6 +123,16 @@ describe('requests refused before routing', () => {
     // Node's ECONNRESET "aborted" from the request stream is the client's doing, not a database outage.
     assert.equal(lines.filter((line) => line.level !== 'info').length, 0, 'no error or warn line');
     assert.deepEqual(await (await api.request('/api/items/')).json(), [], 'nothing half-read was stored');
+    // Node's parser also reports the connection's end mid-body (HPE_INVALID_EOF_STATE); that is this
+    // request's end, already logged, not a second request refused.
+    const all = jsonLines(await api.logText());
+    assert.deepEqual(
+      all.filter((line) => line.msg === 'request rejected'),
+      [],
+      'no request rejected line',
+    );
+    const metrics = await (await api.request('/metrics')).text();
+    assert.doesNotMatch(metrics, /http_requests_total\{[^}]*method="rejected"/, 'not counted as rejected');
   });
 
   it('a client leaving while its whole request is being handled: its request line is closed too', async (t) => {
