@@ -128,22 +128,22 @@ const NAMED_STATEMENT_LOST = new Set(['26000', '42P05']);
  * connection. When a transaction pooler in between shows it cannot carry named statements, runs it
  * again unnamed, and every later call on `pool` unnamed.
  *
- * @throws the driver's error.
+ * Not an `async` function: it runs for every hot read, and each async layer costs a promise and
+ * microtask turns (BENCHMARKS.md, "Round of 2026-12-05").
+ *
+ * @throws (rejects with) the driver's error.
  */
-export async function queryNamed<R extends pg.QueryResultRow>(
+export function queryNamed<R extends pg.QueryResultRow>(
   pool: pg.Pool,
   statement: { name: string; text: string },
   values: unknown[],
 ): Promise<pg.QueryResult<R>> {
-  if (!withoutNamedStatements.has(pool)) {
-    try {
-      return await pool.query<R>({ ...statement, values });
-    } catch (error) {
-      if (!NAMED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
-      withoutNamedStatements.add(pool);
-    }
-  }
-  return pool.query<R>({ text: statement.text, values });
+  if (withoutNamedStatements.has(pool)) return pool.query<R>({ text: statement.text, values });
+  return pool.query<R>({ name: statement.name, text: statement.text, values }).catch((error: unknown) => {
+    if (!NAMED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+    withoutNamedStatements.add(pool);
+    return pool.query<R>({ text: statement.text, values });
+  });
 }
 
 /** OID of PostgreSQL `int8`/`bigint` (`pg_type.oid`), which pg returns as a string by default. */

@@ -199,19 +199,26 @@ const sqliteFindById = new WeakMap<SQLite.Database, SQLite.Statement<[id: number
  * outside Kysely's connection lock, which is safe because it is one synchronous read and the only
  * multi-statement transaction on that connection (the keyed create) is synchronous as well.
  */
-async function findItemById(db: Kysely<Database>, id: Item['id']): Promise<VersionedItem | undefined> {
+function findItemById(db: Kysely<Database>, id: Item['id']): Promise<VersionedItem | undefined> {
   const handle = driverHandleOf(db);
-  if (handle.client === 'postgres') {
-    const { rows } = await queryNamed<VersionedItem>(handle.pool, FIND_BY_ID.postgres, [id]);
-    return rows[0];
-  }
+  if (handle.client === 'postgres')
+    return queryNamed<VersionedItem>(handle.pool, FIND_BY_ID.postgres, [id]).then(firstRow);
   let statement = sqliteFindById.get(handle.database);
   if (!statement) {
     statement = handle.database.prepare<[id: number | bigint], VersionedItem>(FIND_BY_ID.sqlite).safeIntegers(true);
     sqliteFindById.set(handle.database, statement);
   }
-  const row = statement.get(id);
-  return row && (exactRow(row) as VersionedItem);
+  try {
+    const row = statement.get(id);
+    return Promise.resolve(row && (exactRow(row) as VersionedItem));
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/** The first row of a result, if any. */
+function firstRow<R>(result: { rows: R[] }): R | undefined {
+  return result.rows[0];
 }
 
 /**
@@ -219,7 +226,7 @@ async function findItemById(db: Kysely<Database>, id: Item['id']): Promise<Versi
  *
  * @param db a handle made by `createDb` (not a transaction's).
  */
-export async function findItem(
+export function findItem(
   db: Kysely<Database>,
   id: Item['id'],
   filter: ItemFilter = {},
