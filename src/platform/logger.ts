@@ -4,9 +4,10 @@
  * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; the lines of
  * a few milliseconds reach them as one write each (platform/line-batch.ts). They are flushed
  * synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal stop
- * (pino `docs/asynchronous.md`). A log file that cannot be opened or written, or whose folder
- * cannot be created (permissions, disk full, a read-only or virtual file system), is dropped from the
- * sinks and reported once on stdout; the service keeps serving.
+ * (pino `docs/asynchronous.md`), and on any other exit of the process, an uncaught exception's
+ * included. A log file that cannot be opened or written, or whose folder cannot be created
+ * (permissions, disk full, a read-only or virtual file system), is dropped from the sinks and
+ * reported once on stdout; the service keeps serving.
  *
  * @module
  */
@@ -55,6 +56,17 @@ export interface LoggerOptions {
  * again on each retry.
  */
 const MAX_WRITE_BYTES = 64 * 1024;
+
+/**
+ * The `flush` of every logger not yet ended, run when the process exits: after an uncaught
+ * exception, or a `process.exit()` that skipped the shutdown sequence, the lines still gathered
+ * (platform/line-batch.ts) are written synchronously instead of lost ('exit' listeners may only
+ * do synchronous work, Node `process` docs).
+ */
+const flushedOnExit = new Set<() => void>();
+process.once('exit', () => {
+  for (const flush of flushedOnExit) flush();
+});
 
 let lastMs = Number.NaN;
 let lastTime = '';
@@ -144,24 +156,27 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
     }
   }
 
+  const flush = () => {
+    batch.flush();
+    for (const stream of [file, stdout]) {
+      try {
+        stream?.flushSync();
+      } catch {
+        // not open yet, or the disk refused: nothing more can be done synchronously
+      }
+    }
+  };
+  flushedOnExit.add(flush);
   return {
     logger,
     filePath,
-    flush() {
-      batch.flush();
-      for (const stream of [file, stdout]) {
-        try {
-          stream?.flushSync();
-        } catch {
-          // not open yet, or the disk refused: nothing more can be done synchronously
-        }
-      }
-    },
+    flush,
     writeStdout(text) {
       batch.flush();
       stdout.write(text);
     },
     async end(timeoutMs = 2000) {
+      flushedOnExit.delete(flush);
       batch.flush();
       const ended = [file, stdout].map(
         (stream) =>

@@ -3,6 +3,7 @@
  * batch, and nothing held back by a flush.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +11,7 @@ import { describe, it } from 'node:test';
 import { LINE_BATCH_MAX_CHARS, LINE_BATCH_MS, LineBatch } from '../../src/platform/line-batch.js';
 import { createLogger, LOG_FILE_NAME } from '../../src/platform/logger.js';
 import { scratchDir } from '../helpers/app.js';
+import { PROJECT_ROOT } from '../helpers/process.js';
 
 /** A sink that keeps every chunk it is handed. */
 function recordingSink() {
@@ -91,5 +93,28 @@ describe('createLogger with batched lines', () => {
         Array.from({ length: 500 }, (_, i) => i),
       );
     }
+  });
+});
+
+describe('a process that dies', () => {
+  it('of an uncaught exception keeps the lines it logged just before, in the file and on stdout', (t) => {
+    const dir = scratchDir(t);
+    // The built logger (npm test builds first), in a process of its own that throws 1 ms after
+    // logging: before the batch's LINE_BATCH_MS have passed.
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist/platform/logger.js'))});
+      const sinks = createLogger({ level: 'info', logDir: ${JSON.stringify(dir)} });
+      for (let i = 0; i < 3; i++) sinks.logger.info({ i }, 'before the crash');
+      setTimeout(() => { throw new Error('boom'); }, 1);
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.notEqual(run.status, 0, 'the process died');
+    assert.match(run.stderr, /boom/);
+    const count = (text: string) => text.split('\n').filter((line) => line.includes('"before the crash"')).length;
+    assert.equal(count(run.stdout), 3, 'stdout');
+    assert.equal(count(fs.readFileSync(path.join(dir, LOG_FILE_NAME), 'utf8')), 3, 'file');
   });
 });
