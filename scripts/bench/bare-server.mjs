@@ -103,17 +103,15 @@ function securityHeaders() {
 }
 
 /**
- * Fastify options and hooks for `fastify-pg-duties`: pino to stdout and to a scratch file (removed
- * on SIGTERM), lines gathered for 5 ms.
+ * Fastify options and hooks for `fastify-duties` and `fastify-pg-duties`: pino to stdout and to a
+ * scratch file (removed on exit, SIGTERM and SIGINT), lines gathered for 5 ms.
  */
 async function duties(LogController) {
   const { default: pino } = await import('pino');
   const { Counter, Histogram, Registry, collectDefaultMetrics } = await import('prom-client');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-duties-'));
-  process.once('SIGTERM', () => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  });
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => process.exit(0));
   const sinks = [1, fs.openSync(path.join(dir, 'api_server.log'), 'a')].map((dest) =>
     pino.destination({ dest, sync: false, maxWrite: 65536 }),
   );

@@ -46,7 +46,7 @@ export function startBareServer(kind: BareKind, env: Record<string, string> = {}
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bare ${kind} server exited ${code} before listening`)));
     child.stdout!.once('data', (chunk: Buffer) => {
-      // The first line; fastify-pg-duties logs to the same stdout after it (drained, unread).
+      // The first line; the duties servers log to the same stdout after it (drained, unread).
       const port = Number(String(chunk).split('\n')[0]);
       resolve({
         child,

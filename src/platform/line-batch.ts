@@ -5,7 +5,7 @@
  * the first line it gets whenever no write is in flight, so at a few thousand requests a second
  * nearly every line paid for its own write, on each sink; each such write wakes a pool thread and
  * then the event loop again, and on a virtual machine a wake-up costs more than the write
- * (BENCHMARKS.md, "Log lines batched per event-loop turn" and "Log lines batched for 5 ms"). Lines
+ * (BENCHMARKS.md, "Log lines batched per event-loop turn" and "Log lines gathered for 5 ms"). Lines
  * are held at most {@link LINE_BATCH_MS}, or until {@link LINE_BATCH_MAX_CHARS} are waiting, and
  * {@link LineBatch.flush} hands over what is held at once, so a stop loses nothing that
  * {@link LineBatch.write} accepted.
@@ -21,8 +21,9 @@
 export const LINE_BATCH_MS = 5;
 
 /**
- * Characters held at most before they are handed over without waiting: 64 Ki, the most bytes one
- * sink write carries (platform/logger.ts), so a burst is never held as one large string.
+ * UTF-16 characters held at most before they are handed over without waiting: 64 Ki, the size of
+ * one sink write in bytes for ASCII lines (platform/logger.ts), so a burst is never held as one
+ * large string.
  */
 export const LINE_BATCH_MAX_CHARS = 64 * 1024;
 

@@ -4,8 +4,8 @@
  * Both sinks are asynchronous sonic-boom streams, so a slow disk never blocks a request; the lines of
  * a few milliseconds reach them as one write each (platform/line-batch.ts). They are flushed
  * synchronously on shutdown ({@link LogSinks.flush}), so no accepted line is lost on a normal stop
- * (pino `docs/asynchronous.md`), and on any other exit of the process, an uncaught exception's
- * included. A log file that cannot be opened or written, or whose folder cannot be created
+ * (pino `docs/asynchronous.md`), and on any other exit that runs 'exit' listeners (an uncaught
+ * exception), where a write still in flight may then land after the lines flushed. A log file that cannot be opened or written, or whose folder cannot be created
  * (permissions, disk full, a read-only or virtual file system), is dropped from the sinks and
  * reported once on stdout; the service keeps serving.
  *

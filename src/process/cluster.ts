@@ -14,7 +14,7 @@
  * - answers workers' `/metrics` with prom-client's aggregate of every worker's registry;
  * - writes its workers' stdout to its own, whole lines at a time ({@link passOnLines}): workers
  *   writing to one inherited pipe could interleave within a line, since a pipe keeps a write whole
- *   only up to `PIPE_BUF` (4 KiB on Linux) and a turn's batch of log lines is often longer.
+ *   only up to `PIPE_BUF` (4 KiB on Linux) and a batch of log lines is often longer.
  *
  * @module
  */

@@ -50,7 +50,7 @@ describe('LineBatch', () => {
     assert.equal(sink.chunks[0], line.repeat(count));
   });
 
-  it('flush() hands over at once what the turn holds', () => {
+  it('flush() hands over at once what the batch holds', () => {
     const sink = recordingSink();
     const batch = new LineBatch(() => [sink]);
     batch.write('{"a":1}\n');
@@ -77,7 +77,7 @@ describe('LineBatch', () => {
 });
 
 describe('createLogger with batched lines', () => {
-  it('writes lines logged in this very turn to the file and stdout when flushed', (t) => {
+  it('writes lines just logged to the file and stdout when flushed', (t) => {
     const dir = scratchDir(t);
     const stdoutPath = path.join(dir, 'stdout.log');
     const stdoutFd = fs.openSync(stdoutPath, 'a');
