@@ -82,26 +82,6 @@ if (mode === 'http') {
   process.exit(2);
 }
 
-/** The security headers the service sends on every answer (src/platform/security.ts). */
-function securityHeaders() {
-  return {
-    'content-security-policy':
-      "default-src 'self';base-uri 'self';font-src 'self' data:;form-action 'self';frame-ancestors 'none';" +
-      "img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' 'unsafe-inline'",
-    'cross-origin-opener-policy': 'same-origin',
-    'cross-origin-resource-policy': 'same-origin',
-    'origin-agent-cluster': '?1',
-    'referrer-policy': 'same-origin',
-    'strict-transport-security': 'max-age=31536000; includeSubDomains',
-    'x-content-type-options': 'nosniff',
-    'x-dns-prefetch-control': 'off',
-    'x-download-options': 'noopen',
-    'x-frame-options': 'DENY',
-    'x-permitted-cross-domain-policies': 'none',
-    'x-xss-protection': '0',
-  };
-}
-
 /**
  * Fastify options and hooks for `fastify-duties` and `fastify-pg-duties`: pino to stdout and to a
  * scratch file (removed on exit, SIGTERM and SIGINT), lines gathered for 5 ms.
@@ -153,7 +133,8 @@ async function duties(LogController) {
     labelNames,
     registers: [registry],
   });
-  const headers = securityHeaders();
+  // The service's own security headers (src/platform/security.ts), passed by ceilings.ts.
+  const headers = JSON.parse(process.env.DUTY_HEADERS ?? '{}');
   const addHooks = (app) => {
     app.addHook('onRequest', (request, reply, done) => {
       request.log.info({ method: request.method, path: request.url }, 'request');

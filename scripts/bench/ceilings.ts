@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SECURITY_HEADERS } from '../../src/platform/security.js';
 import type { LoadResult, LoadSettings } from './load.js';
 
 const BARE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-server.mjs');
@@ -40,7 +41,12 @@ export function startBareServer(kind: BareKind, env: Record<string, string> = {}
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BARE_SERVER, kind], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...env },
+      // The duties servers send the service's security headers, taken from its source.
+      env: {
+        ...process.env,
+        ...env,
+        ...(kind.endsWith('-duties') ? { DUTY_HEADERS: JSON.stringify(SECURITY_HEADERS) } : {}),
+      },
     });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.once('error', reject);

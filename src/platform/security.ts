@@ -47,7 +47,7 @@ function directiveName(name: string): string {
 }
 
 /** Every security header, with its value; sent unchanged on every response. */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy': Object.entries(CSP_DIRECTIVES)
     .map(([name, values]) => `${directiveName(name)} ${values.join(' ')}`)
     .join(';'),
