@@ -88,12 +88,13 @@ if (mode === 'http') {
  */
 async function duties(LogController) {
   const { default: pino } = await import('pino');
+  const { default: SonicBoom } = await import('sonic-boom');
   const { Counter, Histogram, Registry, collectDefaultMetrics } = await import('prom-client');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itemstore-duties-'));
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => process.exit(0));
-  const sinks = [1, fs.openSync(path.join(dir, 'api_server.log'), 'a')].map((dest) =>
-    pino.destination({ dest, sync: false, maxWrite: 65536 }),
+  const sinks = [1, fs.openSync(path.join(dir, 'api_server.log'), 'a')].map(
+    (dest) => new SonicBoom({ fd: dest, sync: false, maxWrite: 65536 }),
   );
   let pending = '';
   let timer;

@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import sonicBoom, { type SonicBoom } from 'sonic-boom';
 import { LineBatch } from './line-batch.js';
 
 /** The log file's name inside `LOG_DIR`, as the replaced service named it. */
@@ -56,6 +57,17 @@ export interface LoggerOptions {
  * again on each retry.
  */
 const MAX_WRITE_BYTES = 64 * 1024;
+
+/**
+ * An asynchronous sink writing to `fd`. sonic-boom 5 itself rather than `pino.destination`, which
+ * builds on sonic-boom 4: 4's `flushSync` retries every failed write every 100 ms without end, not
+ * only EAGAIN, so a sink on a full disk or a closed descriptor hung the flush at start-up failures,
+ * at shutdown and at exit, and with it the process. 5 throws what it cannot retry (caught in
+ * `flush`); the lines of that sink are lost, the process goes on.
+ */
+function sink(fd: number): SonicBoom {
+  return new sonicBoom.SonicBoom({ fd, sync: false, maxWrite: MAX_WRITE_BYTES });
+}
 
 /**
  * The `flush` of every logger not yet ended, run when the process exits: after an uncaught
@@ -109,10 +121,10 @@ function makeDirectory(dir: string): void {
  * `authorization` and `cookie` headers are redacted wherever they appear under `req.headers`.
  */
 export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): LogSinks {
-  const stdout = pino.destination({ dest: stdoutFd, sync: false, maxWrite: MAX_WRITE_BYTES });
+  const stdout = sink(stdoutFd);
   // A closed stdout (EPIPE) must not crash the server.
   stdout.on('error', () => {});
-  let file: ReturnType<typeof pino.destination> | undefined;
+  let file: SonicBoom | undefined;
   const batch = new LineBatch(() => (file ? [stdout, file] : [stdout]));
   const logger = pino(
     {
@@ -149,7 +161,7 @@ export function createLogger({ level, logDir, stdoutFd = 1 }: LoggerOptions): Lo
       // start-up failure logged and flushed before that open completes was lost from the file (and
       // pino's exit hook then threw "sonic boom is not ready yet"). With a descriptor the stream is
       // ready at once, and an unopenable file is reported below like an unwritable one.
-      file = pino.destination({ dest: fs.openSync(filePath, 'a'), sync: false, maxWrite: MAX_WRITE_BYTES });
+      file = sink(fs.openSync(filePath, 'a'));
       file.on('error', fileProblem);
     } catch (err) {
       fileProblem(err);

@@ -100,8 +100,9 @@ export async function startTestApp(
   t.after(async () => {
     await app.close();
     await db.destroy();
-    sinks.flush();
-    if (devNull !== undefined) fs.closeSync(devNull);
+    // Ended, not only flushed: the streams close their own descriptors (`/dev/null` included), so
+    // none is left holding a closed descriptor's number that a later socket or pipe may reuse.
+    await sinks.end();
   });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no TCP address');

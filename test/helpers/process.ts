@@ -68,6 +68,11 @@ export interface RunOptions {
    * service reads from its environment.
    */
   cleanEnv?: boolean;
+  /**
+   * A file descriptor for the process's stdout instead of a pipe (e.g. `/dev/full`, where every
+   * write fails); {@link ChildRun.stdout} then stays empty.
+   */
+  stdoutFd?: number;
 }
 
 /**
@@ -79,18 +84,18 @@ export function runBuilt(
   t: ProcessOwner,
   script: string,
   env: Record<string, string>,
-  { cwd = PROJECT_ROOT, cleanEnv = false }: RunOptions = {},
+  { cwd = PROJECT_ROOT, cleanEnv = false, stdoutFd }: RunOptions = {},
 ): ChildRun {
   const base = cleanEnv ? { PATH: process.env.PATH ?? '' } : process.env;
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', script)], {
     cwd,
     env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
     output += chunk;
   });

@@ -81,8 +81,10 @@ describe('createLogger with batched lines', () => {
     const dir = scratchDir(t);
     const stdoutPath = path.join(dir, 'stdout.log');
     const stdoutFd = fs.openSync(stdoutPath, 'a');
-    t.after(() => fs.closeSync(stdoutFd));
     const sinks = createLogger({ level: 'info', logDir: dir, stdoutFd });
+    // end() closes stdoutFd through its stream; closing it here instead would leave the stream
+    // holding a number that the next descriptor opened takes.
+    t.after(() => sinks.end());
     for (let i = 0; i < 500; i++) sinks.logger.info({ i }, 'line');
     sinks.flush();
     for (const file of [path.join(dir, LOG_FILE_NAME), stdoutPath]) {
@@ -93,6 +95,73 @@ describe('createLogger with batched lines', () => {
         Array.from({ length: 500 }, (_, i) => i),
       );
     }
+  });
+});
+
+describe('an ended logger', () => {
+  it('has closed its descriptors, and a line logged after end() reaches no file, not even at exit', (t) => {
+    const dir = scratchDir(t);
+    const stdoutPath = path.join(dir, 'stdout.log');
+    const nextPath = path.join(dir, 'next.log');
+    // In a process of its own, so that the 'exit' flush runs: after end() the stdout descriptor's
+    // number is free, and the next file opened (likely given that number) must get no log line.
+    const script = `
+      const fs = await import('node:fs');
+      const { createLogger } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist/platform/logger.js'))});
+      const stdoutFd = fs.openSync(${JSON.stringify(stdoutPath)}, 'a');
+      const sinks = createLogger({ level: 'info', logDir: ${JSON.stringify(dir)}, stdoutFd });
+      sinks.logger.info('before end');
+      await sinks.end();
+      let stdoutFdOpen = true;
+      try { fs.fstatSync(stdoutFd); } catch { stdoutFdOpen = false; }
+      const nextFd = fs.openSync(${JSON.stringify(nextPath)}, 'a');
+      sinks.logger.info('after end');
+      console.log(JSON.stringify({ stdoutFdOpen, reused: nextFd === stdoutFd }));
+      process.exit(0);
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { stdoutFdOpen: boolean; reused: boolean };
+    assert.equal(report.stdoutFdOpen, false, 'end() closed the descriptor it was given');
+    for (const file of [stdoutPath, path.join(dir, LOG_FILE_NAME)]) {
+      const text = fs.readFileSync(file, 'utf8');
+      assert.match(text, /"before end"/, file);
+      assert.doesNotMatch(text, /"after end"/, file);
+    }
+    assert.equal(fs.readFileSync(nextPath, 'utf8'), '', `next.log (descriptor number reused: ${report.reused})`);
+  });
+});
+
+describe('a sink that refuses every write', () => {
+  it('(/dev/full, ENOSPC) does not hold up flush(), end() or the flush at exit', (t) => {
+    const dir = scratchDir(t);
+    // Both sinks on /dev/full: stdout given as its descriptor, the file as a link to it. A flush
+    // that retried failed writes would never return, and the process would never exit.
+    fs.symlinkSync('/dev/full', path.join(dir, LOG_FILE_NAME));
+    const script = `
+      const fs = await import('node:fs');
+      const { createLogger } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist/platform/logger.js'))});
+      const stdoutFd = fs.openSync('/dev/full', 'w');
+      const ended = createLogger({ level: 'info', logDir: ${JSON.stringify(dir)}, stdoutFd });
+      for (let i = 0; i < 100; i++) ended.logger.info({ i }, 'line');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ended.flush();
+      await ended.end();
+      const atExit = createLogger({ level: 'info', logDir: ${JSON.stringify(dir)}, stdoutFd: fs.openSync('/dev/full', 'w') });
+      for (let i = 0; i < 100; i++) atExit.logger.info({ i }, 'line');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 100; i++) atExit.logger.info({ i }, 'line');
+      process.exit(0);
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    assert.equal(run.signal, null, 'ended by itself, not by the 10 s bound');
+    assert.equal(run.status, 0, run.stderr);
   });
 });
 

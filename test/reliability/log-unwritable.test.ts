@@ -1,6 +1,7 @@
 /**
  * An unwritable log file never stops the service: it keeps serving, keeps logging
- * every line to stdout, and says once, in exactly one line, what went wrong.
+ * every line to stdout, and says once, in exactly one line, what went wrong. An unwritable stdout
+ * never stops it either: every line still reaches the file, and SIGTERM still ends it.
  *
  * The tests run as root, so file modes stop nothing; each fault here really fails for root:
  * - a read-only file system (a `ro` tmpfs): the file cannot be opened at start-up (EROFS);
@@ -18,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { scratchDir } from '../helpers/app.js';
-import { jsonLines, startServer } from '../helpers/process.js';
+import { jsonLines, startServer, waitUntilHealthy, spawnServer } from '../helpers/process.js';
 
 const UNWRITABLE = 'log file unwritable; logging to stdout only';
 
@@ -106,5 +107,44 @@ describe('unwritable log file', () => {
     const firstLines = file.split('\n').slice(0, 5);
     for (const line of firstLines)
       assert.doesNotThrow(() => JSON.parse(line), 'the lines written before the disk filled are whole');
+  });
+});
+
+describe('unwritable stdout', () => {
+  it('every write fails (stdout is /dev/full, ENOSPC): serves, every line in the file, SIGTERM ends it', async (t) => {
+    const dir = scratchDir(t);
+    const full = fs.openSync('/dev/full', 'w');
+    t.after(() => fs.closeSync(full));
+    const run = await spawnServer(
+      t,
+      { DATABASE_URL: `sqlite:///${path.join(dir, 'db.sqlite3')}`, LOG_DIR: dir, LOG_LEVEL: 'info' },
+      { stdoutFd: full },
+    );
+    await waitUntilHealthy(run, run.baseUrl);
+    const n = 50;
+    for (let i = 0; i < n; i++) {
+      const response = await fetch(`${run.baseUrl}/api/items/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': `write-${i}` },
+        body: JSON.stringify({ product: `item ${i}`, price: i }),
+      });
+      assert.equal(response.status, 201, `create ${i} while stdout fails`);
+      await response.arrayBuffer();
+    }
+    run.child.kill('SIGTERM');
+    // Bounded: a logger retrying its failing stdout must fail this test, not hang it.
+    const exitCode = await Promise.race([
+      run.closed,
+      new Promise((resolve) => setTimeout(() => resolve('no exit within 15 s of SIGTERM'), 15_000).unref()),
+    ]);
+    assert.equal(exitCode, 0, `exit code; stderr: ${run.stderr()}`);
+    const lines = jsonLines(fs.readFileSync(path.join(dir, 'api_server.log'), 'utf8'));
+    const responses = lines.filter((l) => l.msg === 'response' && l.path === '/api/items/');
+    assert.deepEqual(
+      new Set(responses.map((l) => l.reqId)),
+      new Set(Array.from({ length: n }, (_, i) => `write-${i}`)),
+      'every response line reached the file',
+    );
+    assert.equal(lines.at(-1)?.msg, 'server closed', 'file logging went on to the end');
   });
 });
